@@ -1,0 +1,98 @@
+//! The only door to the outside world. Everything the policy learns about images comes through
+//! `Host::call`, a Kubewarden host capability call; `HostApi` gives those calls types.
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use kubewarden_policy_sdk::host_capabilities::crypto::{Certificate, CertificateEncoding};
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use serde::Deserialize;
+
+/// One call of the `kubewarden` binding. `Err` carries the host's error text.
+pub trait Host {
+    fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Wrapper prefixes the engine and waPC put around host errors; they say nothing to an operator.
+const NOISE_PREFIXES: [&str; 2] = ["Host error: ", "Callback evaluation failure: "];
+
+/// The host's reason in one line, without transport wrappers.
+pub fn clean_reason(text: &str) -> String {
+    let mut reason = text.trim();
+    while let Some(rest) = NOISE_PREFIXES.iter().find_map(|p| reason.strip_prefix(p)) {
+        reason = rest.trim_start();
+    }
+    reason.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Deserialize)]
+struct VerificationAnswer {
+    is_trusted: bool,
+    digest: String,
+}
+
+#[derive(Deserialize)]
+struct TrustAnswer {
+    trusted: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub enum CertificateTrust {
+    Trusted,
+    Untrusted(String),
+}
+
+pub struct HostApi<'h> {
+    host: &'h dyn Host,
+}
+
+impl<'h> HostApi<'h> {
+    pub fn new(host: &'h dyn Host) -> Self {
+        Self { host }
+    }
+
+    /// `oci/v2/verify`: the digest the host verified, or why it did not.
+    pub fn verify(&self, input: &SigstoreVerificationInputV2) -> Result<String, String> {
+        let payload = serde_json::to_vec(input)
+            .map_err(|e| format!("cannot encode the verification request: {e}"))?;
+        let answer = self
+            .host
+            .call("oci", "v2/verify", &payload)
+            .map_err(|e| clean_reason(&e))?;
+        let answer: VerificationAnswer = serde_json::from_slice(&answer)
+            .map_err(|e| format!("the host answered an unreadable verification result: {e}"))?;
+        if !answer.is_trusted {
+            return Err("the host reported the signature as not trusted".into());
+        }
+        Ok(answer.digest)
+    }
+
+    /// `crypto/v1/is_certificate_trusted` of a PEM certificate against a chain (root last).
+    pub fn is_certificate_trusted(
+        &self,
+        certificate: &str,
+        chain: &[String],
+    ) -> Result<CertificateTrust, String> {
+        let pem = |text: &str| Certificate {
+            encoding: CertificateEncoding::Pem,
+            data: text.as_bytes().to_vec(),
+        };
+        let request = CertificateVerificationRequest {
+            cert: pem(certificate),
+            cert_chain: Some(chain.iter().map(|c| pem(c)).collect()),
+            not_after: None,
+        };
+        let payload = serde_json::to_vec(&request)
+            .map_err(|e| format!("cannot encode the certificate request: {e}"))?;
+        let answer = self
+            .host
+            .call("crypto", "v1/is_certificate_trusted", &payload)
+            .map_err(|e| clean_reason(&e))?;
+        let answer: TrustAnswer = serde_json::from_slice(&answer)
+            .map_err(|e| format!("the host answered an unreadable trust result: {e}"))?;
+        Ok(if answer.trusted {
+            CertificateTrust::Trusted
+        } else {
+            CertificateTrust::Untrusted(answer.reason.unwrap_or_default())
+        })
+    }
+}

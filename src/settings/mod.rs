@@ -1,0 +1,145 @@
+//! Policy settings: the upstream `verify-image-signatures` format, parsed strictly so that a typo
+//! or an ambiguous rule is refused at load time instead of silently verifying less.
+
+mod parse;
+mod pem_check;
+mod trust;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use parse::parse_settings;
+pub use trust::check_certificate_chains;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub modify_images_with_digest: bool,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Position in `signatures`, used in every message about this rule.
+    pub index: usize,
+    pub image: String,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub check: Check,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessIdentity {
+    pub issuer: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessPrefix {
+    pub issuer: String,
+    pub url_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    PubKeys(Vec<String>),
+    Keyless(Vec<KeylessIdentity>),
+    KeylessPrefix(Vec<KeylessPrefix>),
+    GithubActions {
+        owner: String,
+        repo: Option<String>,
+    },
+    Certificates {
+        certificates: Vec<String>,
+        chain: Option<Vec<String>>,
+        require_rekor_bundle: bool,
+    },
+}
+
+/// The settings key that selects each kind of check; also how messages name the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    PubKeys,
+    Keyless,
+    KeylessPrefix,
+    GithubActions,
+    Certificates,
+}
+
+impl CheckKind {
+    pub const ALL: [CheckKind; 5] = [
+        CheckKind::PubKeys,
+        CheckKind::Keyless,
+        CheckKind::KeylessPrefix,
+        CheckKind::GithubActions,
+        CheckKind::Certificates,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            CheckKind::PubKeys => "pubKeys",
+            CheckKind::Keyless => "keyless",
+            CheckKind::KeylessPrefix => "keylessPrefix",
+            CheckKind::GithubActions => "githubActions",
+            CheckKind::Certificates => "certificates",
+        }
+    }
+}
+
+impl fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl Check {
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            Check::PubKeys(_) => CheckKind::PubKeys,
+            Check::Keyless(_) => CheckKind::Keyless,
+            Check::KeylessPrefix(_) => CheckKind::KeylessPrefix,
+            Check::GithubActions { .. } => CheckKind::GithubActions,
+            Check::Certificates { .. } => CheckKind::Certificates,
+        }
+    }
+}
+
+/// Where in the settings a problem is: every message names the rule, its kind and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub rule: Option<usize>,
+    pub kind: Option<CheckKind>,
+    pub field: Option<String>,
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn top(field: &str, problem: impl Into<String>) -> Self {
+        Self {
+            rule: None,
+            kind: None,
+            field: Some(field.to_string()),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(rule) = self.rule {
+            write!(f, "rule #{rule}")?;
+            if let Some(kind) = self.kind {
+                write!(f, " ({kind})")?;
+            }
+            if self.field.is_some() {
+                f.write_str(", ")?;
+            } else {
+                f.write_str(": ")?;
+            }
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field \"{field}\": ")?;
+        }
+        f.write_str(&self.problem)
+    }
+}
+
+impl std::error::Error for SettingsError {}

@@ -1,0 +1,365 @@
+//! JSON settings → typed `Settings`, field by field, so that every refusal names its field.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::pem_check::{check_certificate, check_public_key};
+use super::{Check, CheckKind, KeylessIdentity, KeylessPrefix, Rule, Settings, SettingsError};
+
+const TOP_LEVEL_KEYS: [&str; 2] = ["signatures", "modifyImagesWithDigest"];
+const COMMON_RULE_KEYS: [&str; 2] = ["image", "annotations"];
+const CERTIFICATE_ONLY_KEYS: [&str; 2] = ["certificateChain", "requireRekorBundle"];
+
+pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
+    let empty = Map::new();
+    let top = match value {
+        Value::Null => &empty,
+        Value::Object(map) => map,
+        _ => {
+            return Err(SettingsError::top("settings", "must be an object"));
+        }
+    };
+    if let Some(unknown) = top.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
+        return Err(SettingsError::top(unknown, "unknown setting"));
+    }
+    let modify_images_with_digest = match top.get("modifyImagesWithDigest") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(SettingsError::top(
+                "modifyImagesWithDigest",
+                "must be true or false",
+            ));
+        }
+    };
+    let rules = match top.get("signatures") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(_) => return Err(SettingsError::top("signatures", "must be a list of rules")),
+    };
+    if rules.is_empty() {
+        return Err(SettingsError::top("signatures", "must not be empty"));
+    }
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(index, rule)| RuleFields::new(index, rule)?.parse())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Settings {
+        modify_images_with_digest,
+        rules,
+    })
+}
+
+/// A list entry of a rule with its field path, e.g. `keyless[1]`.
+type NamedEntry<'a> = (String, &'a Map<String, Value>);
+
+/// One rule's JSON object plus what is known about it so far, for precise messages.
+struct RuleFields<'a> {
+    index: usize,
+    kind: Option<CheckKind>,
+    object: &'a Map<String, Value>,
+}
+
+impl<'a> RuleFields<'a> {
+    fn new(index: usize, value: &'a Value) -> Result<Self, SettingsError> {
+        let Value::Object(object) = value else {
+            return Err(SettingsError {
+                rule: Some(index),
+                kind: None,
+                field: None,
+                problem: "must be an object".into(),
+            });
+        };
+        Ok(Self {
+            index,
+            kind: None,
+            object,
+        })
+    }
+
+    fn error(&self, field: Option<&str>, problem: impl Into<String>) -> SettingsError {
+        SettingsError {
+            rule: Some(self.index),
+            kind: self.kind,
+            field: field.map(str::to_string),
+            problem: problem.into(),
+        }
+    }
+
+    fn parse(mut self) -> Result<Rule, SettingsError> {
+        let kinds: Vec<CheckKind> = CheckKind::ALL
+            .into_iter()
+            .filter(|kind| self.object.contains_key(kind.key()))
+            .collect();
+        let kind = match kinds.as_slice() {
+            [kind] => *kind,
+            [] => {
+                return Err(self.error(
+                    None,
+                    "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, githubActions, certificates",
+                ));
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|k| k.key()).collect();
+                return Err(self.error(
+                    None,
+                    format!(
+                        "more than one signature kind ({}): set exactly one",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        };
+        self.kind = Some(kind);
+        for key in self.object.keys() {
+            let key = key.as_str();
+            if CERTIFICATE_ONLY_KEYS.contains(&key) && kind != CheckKind::Certificates {
+                return Err(self.error(Some(key), "only valid on certificates rules"));
+            }
+            if !COMMON_RULE_KEYS.contains(&key)
+                && !CERTIFICATE_ONLY_KEYS.contains(&key)
+                && key != kind.key()
+            {
+                return Err(self.error(None, format!("unknown field \"{key}\"")));
+            }
+        }
+        let image = self.required_string("image")?;
+        let annotations = self.annotations()?;
+        let check = match kind {
+            CheckKind::PubKeys => Check::PubKeys(self.pub_keys()?),
+            CheckKind::Keyless => Check::Keyless(self.keyless()?),
+            CheckKind::KeylessPrefix => Check::KeylessPrefix(self.keyless_prefix()?),
+            CheckKind::GithubActions => self.github_actions()?,
+            CheckKind::Certificates => self.certificates()?,
+        };
+        Ok(Rule {
+            index: self.index,
+            image,
+            annotations,
+            check,
+        })
+    }
+
+    fn required_string(&self, key: &str) -> Result<String, SettingsError> {
+        required_string_in(self.object, key).map_err(|problem| self.error(Some(key), problem))
+    }
+
+    fn string_list(&self, key: &str) -> Result<Vec<String>, SettingsError> {
+        let items = self.non_empty_list(key)?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(self.error(Some(&format!("{key}[{i}]")), "must be a string")),
+            })
+            .collect()
+    }
+
+    fn non_empty_list(&self, key: &str) -> Result<&'a Vec<Value>, SettingsError> {
+        match self.object.get(key) {
+            Some(Value::Array(items)) if items.is_empty() => {
+                Err(self.error(Some(key), "must not be empty"))
+            }
+            Some(Value::Array(items)) => Ok(items),
+            None | Some(Value::Null) => Err(self.error(Some(key), "must not be empty")),
+            Some(_) => Err(self.error(Some(key), "must be a list")),
+        }
+    }
+
+    fn annotations(&self) -> Result<Option<BTreeMap<String, String>>, SettingsError> {
+        match self.object.get("annotations") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(self.error(
+                        Some(&format!("annotations.{k}")),
+                        "must be a string (quote numbers and booleans)",
+                    )),
+                })
+                .collect::<Result<BTreeMap<_, _>, _>>()
+                .map(Some),
+            Some(_) => Err(self.error(Some("annotations"), "must be a map of strings")),
+        }
+    }
+
+    fn pub_keys(&self) -> Result<Vec<String>, SettingsError> {
+        let keys = self.string_list("pubKeys")?;
+        for (i, key) in keys.iter().enumerate() {
+            check_public_key(key).map_err(|problem| {
+                self.error(
+                    Some(&format!("pubKeys[{i}]")),
+                    format!("not a PEM public key: {problem}"),
+                )
+            })?;
+        }
+        Ok(keys)
+    }
+
+    fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
+        self.non_empty_list(key)?
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let field = format!("{key}[{i}]");
+                match item {
+                    Value::Object(map) => Ok((field, map)),
+                    _ => Err(self.error(Some(&field), "must be an object")),
+                }
+            })
+            .collect()
+    }
+
+    fn entry_field(
+        &self,
+        entry: &Map<String, Value>,
+        field: &str,
+        key: &str,
+    ) -> Result<String, SettingsError> {
+        let path = format!("{field}.{key}");
+        required_string_in(entry, key).map_err(|problem| self.error(Some(&path), problem))
+    }
+
+    fn reject_unknown(
+        &self,
+        entry: &Map<String, Value>,
+        field: &str,
+        allowed: &[&str],
+    ) -> Result<(), SettingsError> {
+        match entry.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(unknown) => Err(self.error(
+                Some(&format!("{field}.{unknown}")),
+                format!("unknown field; expected one of {}", allowed.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn keyless(&self) -> Result<Vec<KeylessIdentity>, SettingsError> {
+        self.entry_objects("keyless")?
+            .into_iter()
+            .map(|(field, entry)| {
+                self.reject_unknown(entry, &field, &["issuer", "subject"])?;
+                Ok(KeylessIdentity {
+                    issuer: self.entry_field(entry, &field, "issuer")?,
+                    subject: self.entry_field(entry, &field, "subject")?,
+                })
+            })
+            .collect()
+    }
+
+    fn keyless_prefix(&self) -> Result<Vec<KeylessPrefix>, SettingsError> {
+        self.entry_objects("keylessPrefix")?
+            .into_iter()
+            .map(|(field, entry)| {
+                self.reject_unknown(entry, &field, &["issuer", "urlPrefix", "url_prefix"])?;
+                // The upstream README documents `urlPrefix` while the upstream policy only
+                // loads `url_prefix`; deployed files use either, so both are accepted.
+                let prefix_key = match (
+                    entry.contains_key("urlPrefix"),
+                    entry.contains_key("url_prefix"),
+                ) {
+                    (true, true) => {
+                        return Err(self
+                            .error(Some(&field), "set either urlPrefix or url_prefix, not both"));
+                    }
+                    (false, true) => "url_prefix",
+                    _ => "urlPrefix",
+                };
+                let url_prefix = self.entry_field(entry, &field, prefix_key)?;
+                if !is_absolute_url(&url_prefix) {
+                    return Err(self.error(
+                        Some(&format!("{field}.{prefix_key}")),
+                        format!(
+                            "{url_prefix:?} is not an absolute URL (e.g. https://github.com/org/)"
+                        ),
+                    ));
+                }
+                Ok(KeylessPrefix {
+                    issuer: self.entry_field(entry, &field, "issuer")?,
+                    url_prefix,
+                })
+            })
+            .collect()
+    }
+
+    fn github_actions(&self) -> Result<Check, SettingsError> {
+        let field = "githubActions";
+        let Some(Value::Object(entry)) = self.object.get(field) else {
+            return Err(self.error(
+                Some(field),
+                "must be an object with owner and optional repo",
+            ));
+        };
+        self.reject_unknown(entry, field, &["owner", "repo"])?;
+        let owner = self.entry_field(entry, field, "owner")?;
+        let repo = match entry.get("repo") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(self.entry_field(entry, field, "repo")?),
+        };
+        Ok(Check::GithubActions { owner, repo })
+    }
+
+    fn certificates(&self) -> Result<Check, SettingsError> {
+        let certificates = self.string_list("certificates")?;
+        self.check_certificates("certificates", &certificates)?;
+        let chain = match self.object.get("certificateChain") {
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                let chain = self.string_list("certificateChain")?;
+                self.check_certificates("certificateChain", &chain)?;
+                Some(chain)
+            }
+        };
+        let require_rekor_bundle = match self.object.get("requireRekorBundle") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(self.error(Some("requireRekorBundle"), "must be true or false"));
+            }
+        };
+        Ok(Check::Certificates {
+            certificates,
+            chain,
+            require_rekor_bundle,
+        })
+    }
+
+    fn check_certificates(&self, key: &str, pems: &[String]) -> Result<(), SettingsError> {
+        for (i, pem) in pems.iter().enumerate() {
+            check_certificate(pem).map_err(|problem| {
+                self.error(
+                    Some(&format!("{key}[{i}]")),
+                    format!("not a PEM certificate: {problem}"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn required_string_in(map: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match map.get(key) {
+        Some(Value::String(s)) if s.trim().is_empty() => Err("must not be empty".into()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Err("is required".into()),
+        Some(_) => Err("must be a string".into()),
+    }
+}
+
+/// `scheme://authority…` with no whitespace. The real engine panics on a prefix its URL parser
+/// refuses, so anything short of an absolute URL is refused here, at settings time.
+fn is_absolute_url(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return false;
+    };
+    let mut scheme_chars = scheme.chars();
+    let scheme_ok = scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    scheme_ok && !authority.is_empty() && !text.chars().any(char::is_whitespace)
+}

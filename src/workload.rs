@@ -1,0 +1,230 @@
+//! Where a request's object names images: which kinds are ours, where their PodSpec lives, and
+//! every image string inside it with the JSON pointer needed to rewrite it in place.
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A Kubernetes group/version/kind as the API server sends it in `request.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gvk<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
+}
+
+/// JSON pointer of the PodSpec inside each kind we handle. Dispatch is on the whole
+/// group/version/kind: a CRD that happens to be called `Pod` is not a Pod.
+fn pod_spec_pointer(gvk: Gvk<'_>) -> Option<&'static str> {
+    match (gvk.group, gvk.version, gvk.kind) {
+        ("", "v1", "Pod") => Some("/spec"),
+        ("", "v1", "ReplicationController")
+        | ("apps", "v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+        | ("batch", "v1", "Job") => Some("/spec/template/spec"),
+        ("batch", "v1", "CronJob") => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Container,
+    InitContainer,
+    EphemeralContainer,
+    ImageVolume,
+}
+
+impl Role {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Role::Container => "container",
+            Role::InitContainer => "init container",
+            Role::EphemeralContainer => "ephemeral container",
+            Role::ImageVolume => "image volume",
+        }
+    }
+
+    fn list_key(self) -> &'static str {
+        match self {
+            Role::Container => "containers",
+            Role::InitContainer => "initContainers",
+            Role::EphemeralContainer => "ephemeralContainers",
+            Role::ImageVolume => "volumes",
+        }
+    }
+
+    /// Where the image string sits inside one list entry.
+    fn image_pointer(self) -> &'static str {
+        match self {
+            Role::ImageVolume => "/image/reference",
+            _ => "/image",
+        }
+    }
+}
+
+/// One place in the object that names an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSite {
+    pub role: Role,
+    pub name: String,
+    /// JSON pointer of the image string inside the object.
+    pub pointer: String,
+    /// `None` when the entry has no image string: a failure, never a skip.
+    pub image: Option<String>,
+}
+
+impl ImageSite {
+    pub fn describe(&self) -> String {
+        format!("{} \"{}\"", self.role.describe(), self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// `Kind namespace/name`, for messages.
+    pub resource: String,
+    pub sites: Vec<ImageSite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inspection {
+    /// A kind, operation or subresource this policy does not judge.
+    NotOurs,
+    Workload(Workload),
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{resource} cannot be checked: {reason}")]
+pub struct WorkloadError {
+    pub resource: String,
+    pub reason: String,
+}
+
+const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
+
+pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
+    let unknown = || WorkloadError {
+        resource: "the request".into(),
+        reason: "it has no kind (group, version, kind)".into(),
+    };
+    let kind = request.get("kind").ok_or_else(unknown)?;
+    let field = |key: &str| kind.get(key).and_then(Value::as_str);
+    let gvk = match (field("group"), field("version"), field("kind")) {
+        (Some(group), Some(version), Some(kind)) => Gvk {
+            group,
+            version,
+            kind,
+        },
+        _ => return Err(unknown()),
+    };
+    let Some(spec_pointer) = pod_spec_pointer(gvk) else {
+        return Ok(Inspection::NotOurs);
+    };
+    let operation = request
+        .get("operation")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if matches!(operation, "DELETE" | "CONNECT") {
+        return Ok(Inspection::NotOurs);
+    }
+    let object = request.get("object").filter(|o| !o.is_null());
+    let resource = describe_resource(gvk.kind, request, object);
+    let fail = |reason: String| WorkloadError {
+        resource: resource.clone(),
+        reason,
+    };
+    let object = object.ok_or_else(|| fail(format!("the {operation} request has no object")))?;
+    if !object.is_object() {
+        return Err(fail("the object is not a JSON object".into()));
+    }
+    let pod_spec = object
+        .pointer(spec_pointer)
+        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?
+        .as_object()
+        .ok_or_else(|| fail(format!("{} is not an object", dotted(spec_pointer))))?;
+    // `kubectl debug` adds ephemeral containers through a subresource whose update the API
+    // server limits to that list, so only those images are judged and pinned there.
+    let sub_resource = request
+        .get("subResource")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let roles: &[Role] = if sub_resource == EPHEMERAL_SUBRESOURCE {
+        &[Role::EphemeralContainer]
+    } else if gvk.kind == "Pod" {
+        &[
+            Role::Container,
+            Role::InitContainer,
+            Role::EphemeralContainer,
+            Role::ImageVolume,
+        ]
+    } else {
+        // Kubernetes forbids ephemeral containers in pod templates.
+        &[Role::Container, Role::InitContainer, Role::ImageVolume]
+    };
+    let mut sites = Vec::new();
+    for role in roles {
+        collect_sites(pod_spec, spec_pointer, *role, &mut sites).map_err(fail)?;
+    }
+    Ok(Inspection::Workload(Workload { resource, sites }))
+}
+
+fn collect_sites(
+    pod_spec: &Map<String, Value>,
+    spec_pointer: &str,
+    role: Role,
+    sites: &mut Vec<ImageSite>,
+) -> Result<(), String> {
+    let key = role.list_key();
+    let entries = match pod_spec.get(key) {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => return Err(format!("{}.{key} is not a list", dotted(spec_pointer))),
+    };
+    for (index, entry) in entries.iter().enumerate() {
+        let entry = entry
+            .as_object()
+            .ok_or_else(|| format!("{}.{key}[{index}] is not an object", dotted(spec_pointer)))?;
+        let name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{index}"), str::to_string);
+        if role == Role::ImageVolume && !entry.contains_key("image") {
+            continue;
+        }
+        let image = match role {
+            Role::ImageVolume => entry.get("image").and_then(|v| v.get("reference")),
+            _ => entry.get("image"),
+        };
+        sites.push(ImageSite {
+            role,
+            name,
+            pointer: format!("{spec_pointer}/{key}/{index}{}", role.image_pointer()),
+            image: image.and_then(Value::as_str).map(str::to_string),
+        });
+    }
+    Ok(())
+}
+
+/// `Kind namespace/name`; Pods made by controllers have only `generateName` at admission.
+fn describe_resource(kind: &str, request: &Value, object: Option<&Value>) -> String {
+    let text = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let metadata = object.and_then(|o| o.get("metadata"));
+    let name = text(metadata.and_then(|m| m.get("name")))
+        .or_else(|| text(request.get("name")))
+        .or_else(|| text(metadata.and_then(|m| m.get("generateName"))))
+        .unwrap_or_else(|| "<unnamed>".into());
+    let namespace =
+        text(request.get("namespace")).or_else(|| text(metadata.and_then(|m| m.get("namespace"))));
+    match namespace {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}

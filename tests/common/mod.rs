@@ -1,0 +1,115 @@
+//! A table-driven stand-in for the Kubewarden host: answers are looked up by (image, variant),
+//! and every call is recorded so tests can count what the policy asked.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use sigpin::host::Host;
+
+pub const DIGEST_1: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub const DIGEST_2: &str =
+    "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+pub type Answer = Result<Value, String>;
+
+#[derive(Default)]
+pub struct FakeHost {
+    /// (image, `type` of the verification request, answer). The first entry that matches wins.
+    verify: Vec<(String, String, Answer)>,
+    /// Answer to `crypto/v1/is_certificate_trusted`.
+    trust: Option<Answer>,
+    calls: RefCell<Vec<(String, Value)>>,
+}
+
+impl FakeHost {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn verify(mut self, image: &str, variant: &str, answer: Answer) -> Self {
+        self.verify
+            .push((image.to_string(), variant.to_string(), answer));
+        self
+    }
+
+    pub fn trust(mut self, answer: Answer) -> Self {
+        self.trust = Some(answer);
+        self
+    }
+
+    /// Every `(namespace/operation, request)` asked so far, in order.
+    pub fn calls(&self) -> Vec<(String, Value)> {
+        self.calls.borrow().clone()
+    }
+
+    pub fn verify_calls(&self) -> usize {
+        self.calls()
+            .iter()
+            .filter(|(op, _)| op == "oci/v2/verify")
+            .count()
+    }
+}
+
+impl Host for FakeHost {
+    fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let request: Value = serde_json::from_slice(payload)
+            .map_err(|e| format!("fake host: the policy sent non-JSON: {e}"))?;
+        let op = format!("{namespace}/{operation}");
+        self.calls.borrow_mut().push((op.clone(), request.clone()));
+        let answer = match op.as_str() {
+            "oci/v2/verify" => {
+                let image = request["image"].as_str().unwrap_or_default();
+                let variant = request["type"].as_str().unwrap_or_default();
+                self.verify
+                    .iter()
+                    .find(|(i, v, _)| i == image && v == variant)
+                    .map(|(_, _, answer)| answer.clone())
+                    .unwrap_or_else(|| Err(format!("fake host: no answer for {image} {variant}")))
+            }
+            "crypto/v1/is_certificate_trusted" => self
+                .trust
+                .clone()
+                .unwrap_or_else(|| Err("fake host: no trust answer".into())),
+            _ => Err(format!("fake host: unknown operation {op}")),
+        }?;
+        Ok(serde_json::to_vec(&answer).unwrap_or_default())
+    }
+}
+
+/// The host's answer for a verified image.
+pub fn verified(digest: &str) -> Answer {
+    Ok(json!({"is_trusted": true, "digest": digest}))
+}
+
+pub fn host_error(text: &str) -> Answer {
+    Err(text.to_string())
+}
+
+pub fn test_data(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data")
+        .join(relative)
+}
+
+pub fn read_text(relative: &str) -> String {
+    std::fs::read_to_string(test_data(relative))
+        .unwrap_or_else(|e| panic!("cannot read test_data/{relative}: {e}"))
+}
+
+pub fn read_json(relative: &str) -> Value {
+    serde_json::from_str(&read_text(relative))
+        .unwrap_or_else(|e| panic!("test_data/{relative} is not JSON: {e}"))
+}
+
+pub fn read_yaml(relative: &str) -> Value {
+    serde_yaml::from_str(&read_text(relative))
+        .unwrap_or_else(|e| panic!("test_data/{relative} is not YAML: {e}"))
+}
+
+pub fn pem(name: &str) -> String {
+    read_text(&format!("pki/{name}"))
+}
