@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM_TARGET := wasm32-wasip1
 WASM_OUT := target/$(WASM_TARGET)/release/sigpin.wasm
 
-.PHONY: all test unit-tests e2e-tests fmt fmt-check lint clean policy.wasm
+.PHONY: all test unit-tests e2e-tests fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke
 
 all: policy.wasm
 
@@ -30,8 +30,16 @@ unit-tests: policy.wasm
 e2e-tests: policy.wasm
 	bats e2e.bats
 
+# Stable-toolchain fuzzing of settings parsing and validate (see fuzz/src/main.rs).
+FUZZ_ITERATIONS ?= 5000000
+fuzz:
+	$(CARGO) run --release -p sigpin-fuzz -- --iterations $(FUZZ_ITERATIONS)
+
+fuzz-smoke:
+	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
+
 # Everything CI checks, in the order that fails fastest.
-test: fmt-check lint unit-tests
+test: fmt-check lint unit-tests fuzz-smoke
 
 clean:
 	$(CARGO) clean

@@ -6,6 +6,10 @@ use thiserror::Error;
 
 const DOCKER_HUB: &str = "docker.io";
 const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+/// Host names that serve Docker Hub's content under other names than `docker.io`.
+const DOCKER_HUB_ALIASES: [&str; 3] = [DOCKER_HUB, DOCKER_HUB_LEGACY, "registry-1.docker.io"];
+/// The port every registry client uses when none is written.
+const HTTPS_PORT_SUFFIX: &str = ":443";
 const OFFICIAL_NAMESPACE: &str = "library";
 const DEFAULT_TAG: &str = "latest";
 const MAX_NAME_LEN: usize = 255;
@@ -120,8 +124,11 @@ impl ImageReference {
             names.clear();
             for repo in &repo_forms {
                 names.push(repo.clone());
-                names.push(format!("{DOCKER_HUB}/{repo}"));
-                names.push(format!("{DOCKER_HUB_LEGACY}/{repo}"));
+                names.extend(
+                    DOCKER_HUB_ALIASES
+                        .iter()
+                        .map(|host| format!("{host}/{repo}")),
+                );
             }
         }
         let mut out = Vec::with_capacity(names.len() * 2 + 1);
@@ -147,9 +154,19 @@ impl ImageReference {
     }
 
     fn canonical_name(&self) -> (String, String) {
-        let registry = match self.registry.as_deref() {
-            None | Some(DOCKER_HUB_LEGACY) => DOCKER_HUB.to_string(),
-            Some(host) => host.to_string(),
+        // Host names are case-insensitive and `:443` is the default port: `GHCR.IO:443/org/app`
+        // is pulled from the same place as `ghcr.io/org/app` and must meet the same rules.
+        let host = self.registry.as_deref().map(|host| {
+            let host = host.to_ascii_lowercase();
+            match host.strip_suffix(HTTPS_PORT_SUFFIX) {
+                Some(bare) => bare.to_string(),
+                None => host,
+            }
+        });
+        let registry = match host {
+            None => DOCKER_HUB.to_string(),
+            Some(host) if DOCKER_HUB_ALIASES.contains(&host.as_str()) => DOCKER_HUB.to_string(),
+            Some(host) => host,
         };
         let path = if registry == DOCKER_HUB && !self.path.contains('/') {
             format!("{OFFICIAL_NAMESPACE}/{}", self.path)

@@ -12,6 +12,12 @@ fn references_normalise() {
             "docker.io/library/nginx:1.27",
         ),
         ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
+        (
+            "registry-1.docker.io/bitnami/redis:7",
+            "docker.io/bitnami/redis:7",
+        ),
+        ("GHCR.IO:443/org/app:v1", "ghcr.io/org/app:v1"),
+        ("ghcr.io:5000/org/app:v1", "ghcr.io:5000/org/app:v1"),
         ("localhost/app", "localhost/app:latest"),
         ("localhost:5000/team/app:v1", "localhost:5000/team/app:v1"),
         (
@@ -93,6 +99,10 @@ fn globs_see_every_spelling() {
         ("ghcr.io/org/app:v?", "ghcr.io/org/app:v10", false),
         ("docker.io/library/nginx*", "quay.io/nginx", false),
         ("*", "registry.example.com:5000/x/y:z", true),
+        ("ghcr.io/org/*", "GHCR.io/org/app:v1", true),
+        ("ghcr.io/org/*", "ghcr.io:443/org/app:v1", true),
+        ("ghcr.io/org/*", "ghcr.io:8443/org/app:v1", false),
+        ("registry-1.docker.io/library/nginx*", "nginx", true),
     ];
     for (glob, image, expected) in cases {
         let rules = vec![sigpin::settings::Rule {
