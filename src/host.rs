@@ -6,9 +6,13 @@ use kubewarden_policy_sdk::host_capabilities::crypto::{Certificate, CertificateE
 use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
 use serde::Deserialize;
 
-/// One call of the `kubewarden` binding. `Err` carries the host's error text.
+/// The policy's only contact with the world: calls of the `kubewarden` binding (`Err` carries
+/// the host's error text) and the clock.
 pub trait Host {
     fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String>;
+
+    /// Seconds since the Unix epoch, `None` when no clock can be read.
+    fn now_unix_seconds(&self) -> Option<i64>;
 }
 
 /// Wrapper prefixes the engine and waPC put around host errors; they say nothing to an operator.

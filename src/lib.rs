@@ -29,12 +29,18 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
+use std::collections::BTreeSet;
+
 use host::{Host, HostApi};
-use verdict::Verdict;
+use plan::PlanContext;
+use verdict::{Decision, Verdict};
 use workload::Inspection;
 
 /// The only waPC protocol version Kubewarden defines.
 pub const PROTOCOL_VERSION: &str = "v1";
+
+/// Audit annotation keys for warnings: `sigpin-warning-0`, `sigpin-warning-1`, …
+pub const AUDIT_ANNOTATION_PREFIX: &str = "sigpin-warning-";
 
 /// `validate_settings`: every structural check, then the certificate chains through the host.
 pub fn validate_settings(payload: &[u8], host: &dyn Host) -> SettingsValidationResponse {
@@ -76,25 +82,49 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Inspection::NotOurs => return Ok(accept()),
         Inspection::Workload(workload) => workload,
     };
-    let plan = plan::plan(&settings.rules, &workload.sites);
+    let unchanged = match settings.reverify_unchanged_images {
+        true => BTreeSet::new(),
+        false => workload::old_images(request),
+    };
+    let context = PlanContext {
+        namespace: request
+            .get("namespace")
+            .and_then(Value::as_str)
+            .filter(|ns| !ns.is_empty()),
+        exemptions: &settings.exemptions,
+        // The clock is read only when an exemption needs it.
+        now: match settings.exemptions.is_empty() {
+            true => None,
+            false => host.now_unix_seconds(),
+        },
+        unchanged: &unchanged,
+    };
+    let plan = plan::plan(&settings.rules, &workload.sites, &context);
     let outcomes = verdict::run_checks(&plan, &HostApi::new(host));
-    match verdict::decide(
-        &workload,
-        &plan,
-        &outcomes,
-        settings.modify_images_with_digest,
-    ) {
-        Verdict::Accept => Ok(accept()),
-        Verdict::Reject(message) => Ok(reject(message)),
+    let pin = settings.modify_images_with_digest && (settings.pin_workloads || workload.is_pod);
+    let Decision { verdict, warnings } = verdict::decide(&workload, &plan, &outcomes, pin);
+    let mut response = match verdict {
+        Verdict::Accept => accept(),
+        Verdict::Reject(message) => reject(message),
         Verdict::Mutate(rewrites) => {
             let object = request.get("object").unwrap_or(&Value::Null);
-            let mutated = verdict::mutated_object(object, &rewrites)?;
-            Ok(ValidationResponse {
-                mutated_object: Some(mutated),
+            ValidationResponse {
+                mutated_object: Some(verdict::mutated_object(object, &rewrites)?),
                 ..accept()
-            })
+            }
         }
+    };
+    if !warnings.is_empty() {
+        response.audit_annotations = Some(
+            warnings
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (format!("{AUDIT_ANNOTATION_PREFIX}{i}"), w.clone()))
+                .collect(),
+        );
+        response.warnings = Some(warnings);
     }
+    Ok(response)
 }
 
 fn accept() -> ValidationResponse {

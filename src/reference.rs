@@ -109,6 +109,15 @@ impl ImageReference {
         out
     }
 
+    /// `registry/repository@digest` without the tag: what a digest-pinned reference pulls,
+    /// whatever tag is written beside the digest. `None` without a digest.
+    pub fn content_address(&self) -> Option<String> {
+        let (registry, path) = self.canonical_name();
+        self.digest
+            .as_ref()
+            .map(|digest| format!("{registry}/{path}@{digest}"))
+    }
+
     /// Every way of writing this same image. A rule glob applies when it matches any of them, so
     /// a reference cannot escape a rule by being spelled differently from the rule's author.
     pub fn spellings(&self) -> Vec<String> {

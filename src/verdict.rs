@@ -1,18 +1,20 @@
-//! Host answers → verdict. A site passes only when every rule that applies to it verified the
-//! same well-formed digest, equal to any digest its reference already names; anything else,
-//! including a host error, is a failure that rejects the whole object.
+//! Host answers → verdict. A site passes only when every enforcing rule that applies to it
+//! verified the same well-formed digest, equal to any digest its reference already names;
+//! anything else, including a host error, is a failure that rejects the whole object. Failures
+//! of `warn` rules admit the object with a warning instead.
 
 use serde_json::Value;
 
 use crate::host::HostApi;
 use crate::plan::{Plan, PlannedCheck, SitePlan};
 use crate::reference::is_valid_digest;
+use crate::settings::Mode;
 use crate::workload::{ImageSite, Workload};
 
 /// Longest list of failures spelled out in a rejection; the rest are counted.
 pub const MAX_REPORTED_FAILURES: usize = 20;
 
-/// The outcome of one (image, rule) check.
+/// The outcome of one (image, rule) check: the verified digest or why not.
 pub type CheckOutcome = Result<String, String>;
 
 /// Ask the host every question of the plan, once each.
@@ -23,34 +25,78 @@ pub fn run_checks(plan: &Plan<'_>, api: &HostApi<'_>) -> Vec<CheckOutcome> {
         .collect()
 }
 
-fn run_check(check: &PlannedCheck<'_>, api: &HostApi<'_>) -> CheckOutcome {
-    let requests = check.requests();
-    let several = requests.len() > 1;
-    let mut verified: Option<String> = None;
-    for (i, request) in requests.iter().enumerate() {
-        let label = |reason: String| {
-            if several {
-                format!("certificate #{i}: {reason}")
-            } else {
-                reason
+/// One signer's answer: the digest it verified, checked for shape.
+fn ask(
+    api: &HostApi<'_>,
+    request: &kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2,
+) -> CheckOutcome {
+    let digest = api.verify(request)?;
+    match is_valid_digest(&digest) {
+        true => Ok(digest),
+        false => Err(format!("the host returned a malformed digest {digest:?}")),
+    }
+}
+
+/// The digest every answer agrees on, or why they do not.
+fn agreed_digest<'a>(digests: impl IntoIterator<Item = (String, &'a str)>) -> CheckOutcome {
+    let mut agreed: Option<String> = None;
+    for (label, digest) in digests {
+        match &agreed {
+            Some(previous) if previous != digest => {
+                return Err(format!(
+                    "{label} verified {digest}, but another signer verified {previous}: the image moved during verification"
+                ));
             }
-        };
-        let digest = api.verify(request).map_err(label)?;
-        if !is_valid_digest(&digest) {
-            return Err(label(format!(
-                "the host returned a malformed digest {digest:?}"
-            )));
-        }
-        match &verified {
-            Some(previous) if *previous != digest => {
-                return Err(label(format!(
-                    "verified {digest}, but an earlier certificate verified {previous}: the image moved during verification"
-                )));
-            }
-            _ => verified = Some(digest),
+            _ => agreed = Some(digest.to_string()),
         }
     }
-    verified.ok_or_else(|| "the rule produced no verification request".to_string())
+    agreed.ok_or_else(|| "the rule produced no verification request".to_string())
+}
+
+fn run_check(check: &PlannedCheck<'_>, api: &HostApi<'_>) -> CheckOutcome {
+    let rule = check.rule;
+    if rule.require_digest && !check.has_digest {
+        return Err(
+            "the reference names no digest and the rule requires one (requireDigest)".into(),
+        );
+    }
+    let requests = check.requests();
+    let label = |i: usize| format!("{} #{i}", rule.check.kind().signer_label());
+    let Some(threshold) = rule.threshold else {
+        // All must pass; a certificates rule asks once per certificate.
+        let several = requests.len() > 1;
+        let mut digests = Vec::with_capacity(requests.len());
+        for (i, request) in requests.iter().enumerate() {
+            let digest = ask(api, request).map_err(|reason| match several {
+                true => format!("{}: {reason}", label(i)),
+                false => reason,
+            })?;
+            digests.push((label(i), digest));
+        }
+        return agreed_digest(digests.iter().map(|(l, d)| (l.clone(), d.as_str())));
+    };
+    let answers: Vec<CheckOutcome> = requests.iter().map(|r| ask(api, r)).collect();
+    let verified: Vec<(String, &str)> = answers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.as_ref().ok().map(|d| (label(i), d.as_str())))
+        .collect();
+    if verified.len() >= threshold {
+        return agreed_digest(verified);
+    }
+    let details: Vec<String> = answers
+        .iter()
+        .enumerate()
+        .map(|(i, answer)| match answer {
+            Ok(_) => format!("{} ok", label(i)),
+            Err(reason) => format!("{}: {reason}", label(i)),
+        })
+        .collect();
+    Err(format!(
+        "{} of {threshold} required signers verified: {}",
+        verified.len(),
+        details.join(", ")
+    ))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,47 +107,83 @@ pub enum Verdict {
     Reject(String),
 }
 
+/// The verdict plus what the operator should hear even when the object is admitted.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub warnings: Vec<String>,
+}
+
+/// What judging one site found.
+#[derive(Default)]
+struct SiteJudgement {
+    /// Enforced failures: the object is rejected.
+    failure: Option<String>,
+    warnings: Vec<String>,
+    /// The pinned image, when it differs from what is written.
+    rewrite: Option<String>,
+}
+
 pub fn decide(
     workload: &Workload,
     plan: &Plan<'_>,
     outcomes: &[CheckOutcome],
     pin_digests: bool,
-) -> Verdict {
+) -> Decision {
     let mut failures = Vec::new();
     let mut rewrites = Vec::new();
+    let mut warnings = Vec::new();
     for (site, site_plan) in workload.sites.iter().zip(&plan.sites) {
-        match judge_site(site, site_plan, plan, outcomes) {
-            Err(failure) => failures.push(failure),
-            Ok(Some(new_image)) if pin_digests => rewrites.push((site.pointer.clone(), new_image)),
-            Ok(_) => {}
+        let judgement = judge_site(site, site_plan, plan, outcomes);
+        failures.extend(judgement.failure);
+        warnings.extend(judgement.warnings);
+        if let (Some(image), true) = (judgement.rewrite, pin_digests) {
+            rewrites.push((site.pointer.clone(), image));
         }
     }
-    if !failures.is_empty() {
-        return Verdict::Reject(rejection_message(&workload.resource, &failures));
-    }
-    if rewrites.is_empty() {
+    let verdict = if !failures.is_empty() {
+        Verdict::Reject(rejection_message(&workload.resource, &failures))
+    } else if rewrites.is_empty() {
         Verdict::Accept
     } else {
         Verdict::Mutate(rewrites)
-    }
+    };
+    Decision { verdict, warnings }
 }
 
-/// `Ok(Some(image))` when the site verified and its pinned form differs from what is written.
 fn judge_site(
     site: &ImageSite,
     site_plan: &SitePlan,
     plan: &Plan<'_>,
     outcomes: &[CheckOutcome],
-) -> Result<Option<String>, String> {
-    let (reference, checks) = match site_plan {
-        SitePlan::MissingImage => return Err(format!("{}: has no image", site.describe())),
+) -> SiteJudgement {
+    let fail = |message: String| SiteJudgement {
+        failure: Some(message),
+        ..SiteJudgement::default()
+    };
+    let (reference, checks, notes) = match site_plan {
+        SitePlan::MissingImage => return fail(format!("{}: has no image", site.describe())),
         SitePlan::BadReference(image, error) => {
-            return Err(format!(
+            return fail(format!(
                 "{} image \"{image}\": not a valid image reference: {error}",
                 site.describe()
             ));
         }
-        SitePlan::Checked { reference, checks } => (reference, checks),
+        SitePlan::Skipped { warning } => {
+            return SiteJudgement {
+                warnings: warning.iter().cloned().collect(),
+                ..SiteJudgement::default()
+            };
+        }
+        SitePlan::Checked {
+            reference,
+            checks,
+            warnings,
+        } => (reference, checks, warnings),
+    };
+    let mut judgement = SiteJudgement {
+        warnings: notes.clone(),
+        ..SiteJudgement::default()
     };
     let mut problems = Vec::new();
     let mut digests: Vec<(String, usize)> = Vec::new();
@@ -112,52 +194,57 @@ fn judge_site(
         };
         let rule = check.rule;
         match outcome {
-            Err(reason) => problems.push(format!(
-                "rule #{} ({}) failed: {reason}",
-                rule.index,
-                rule.check.kind()
-            )),
+            Err(reason) => {
+                let problem = format!(
+                    "rule #{} ({}) failed: {reason}",
+                    rule.index,
+                    rule.check.kind()
+                );
+                match rule.mode {
+                    Mode::Enforce => problems.push(problem),
+                    Mode::Warn => judgement.warnings.push(format!(
+                        "{} image \"{}\": {problem} (warn mode: admitted)",
+                        site.describe(),
+                        reference.written
+                    )),
+                }
+            }
             Ok(digest) => digests.push((digest.clone(), rule.index)),
         }
     }
-    let Some((digest, _)) = digests.first().cloned() else {
-        return match problems.is_empty() {
-            true => Ok(None),
-            false => Err(site_failure(site, &reference.written, &problems)),
-        };
-    };
-    if digests.iter().any(|(d, _)| *d != digest) {
-        let listed: Vec<String> = digests
-            .iter()
-            .map(|(d, rule)| format!("{d} by rule #{rule}"))
-            .collect();
-        problems.push(format!(
-            "rules verified different digests ({}): the image moved during verification",
-            listed.join(", ")
-        ));
-    }
-    if reference
-        .digest
-        .as_ref()
-        .is_some_and(|written| *written != digest)
-    {
-        problems.push(format!(
-            "the signatures verified {digest}, not the digest the reference names"
-        ));
+    if let Some((digest, _)) = digests.first().cloned() {
+        if digests.iter().any(|(d, _)| *d != digest) {
+            let listed: Vec<String> = digests
+                .iter()
+                .map(|(d, rule)| format!("{d} by rule #{rule}"))
+                .collect();
+            problems.push(format!(
+                "rules verified different digests ({}): the image moved during verification",
+                listed.join(", ")
+            ));
+        }
+        if reference
+            .digest
+            .as_ref()
+            .is_some_and(|written| *written != digest)
+        {
+            problems.push(format!(
+                "the signatures verified {digest}, not the digest the reference names"
+            ));
+        }
+        let pinned = reference.pinned(&digest);
+        judgement.rewrite = (pinned != reference.written).then_some(pinned);
     }
     if !problems.is_empty() {
-        return Err(site_failure(site, &reference.written, &problems));
+        judgement.failure = Some(format!(
+            "{} image \"{}\": {}",
+            site.describe(),
+            reference.written,
+            problems.join(", ")
+        ));
+        judgement.rewrite = None;
     }
-    let pinned = reference.pinned(&digest);
-    Ok((pinned != reference.written).then_some(pinned))
-}
-
-fn site_failure(site: &ImageSite, image: &str, problems: &[String]) -> String {
-    format!(
-        "{} image \"{image}\": {}",
-        site.describe(),
-        problems.join(", ")
-    )
+    judgement
 }
 
 fn rejection_message(resource: &str, failures: &[String]) -> String {

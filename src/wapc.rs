@@ -11,6 +11,14 @@ impl Host for WapcHost {
     fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         guest::host_call("kubewarden", namespace, operation, payload).map_err(|e| e.to_string())
     }
+
+    /// The WASI clock the engine provides to wasm32-wasip1 modules.
+    fn now_unix_seconds(&self) -> Option<i64> {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        i64::try_from(since_epoch.as_secs()).ok()
+    }
 }
 
 #[unsafe(no_mangle)]

@@ -1,6 +1,8 @@
 //! Where a request's object names images: which kinds are ours, where their PodSpec lives, and
 //! every image string inside it with the JSON pointer needed to rewrite it in place.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -82,6 +84,8 @@ impl ImageSite {
 pub struct Workload {
     /// `Kind namespace/name`, for messages.
     pub resource: String,
+    /// Pods are what the kubelet runs; the other kinds are controllers' templates.
+    pub is_pod: bool,
     pub sites: Vec<ImageSite>,
 }
 
@@ -164,7 +168,35 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     for role in roles {
         collect_sites(pod_spec, spec_pointer, *role, &mut sites).map_err(fail)?;
     }
-    Ok(Inspection::Workload(Workload { resource, sites }))
+    Ok(Inspection::Workload(Workload {
+        resource,
+        is_pod: gvk.kind == "Pod",
+        sites,
+    }))
+}
+
+/// The images an UPDATE's `oldObject` already had, walked exactly like the new object. Empty when
+/// the request is no UPDATE or the old object cannot be read: then everything is verified.
+pub fn old_images(request: &Value) -> BTreeSet<String> {
+    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
+    let Some(old) = request
+        .get("oldObject")
+        .filter(|o| is_update && o.is_object())
+    else {
+        return BTreeSet::new();
+    };
+    let mut old_request = request.clone();
+    if let Some(slot) = old_request.get_mut("object") {
+        *slot = old.clone();
+    }
+    match inspect(&old_request) {
+        Ok(Inspection::Workload(workload)) => workload
+            .sites
+            .into_iter()
+            .filter_map(|site| site.image)
+            .collect(),
+        _ => BTreeSet::new(),
+    }
 }
 
 fn collect_sites(

@@ -3,86 +3,10 @@
 
 mod common;
 
+use common::cases::*;
+use common::rules::*;
 use common::*;
 use serde_json::{Value, json};
-
-const APP: &str = "ghcr.io/org/app:v1";
-const INIT: &str = "ghcr.io/org/init:v1";
-const DEBUG: &str = "ghcr.io/org/debug:v1";
-const PUB_KEY: &str = "SigstorePubKeyVerify";
-const KEYLESS: &str = "SigstoreKeylessVerify";
-const PREFIX: &str = "SigstoreKeylessPrefixVerify";
-const GITHUB: &str = "SigstoreGithubActionsVerify";
-const CERTIFICATE: &str = "SigstoreCertificateVerify";
-
-enum Expect {
-    Accept,
-    /// Accepted with the object rewritten at these (JSON pointer, image) places only.
-    Mutate(Vec<(&'static str, String)>),
-    Reject(String),
-}
-
-struct Case {
-    name: &'static str,
-    /// File under `test_data/requests/`, or an inline request.
-    request: Request,
-    settings: Value,
-    host: FakeHost,
-    expect: Expect,
-    verify_calls: usize,
-}
-
-enum Request {
-    Fixture(&'static str),
-    Inline(Value),
-}
-
-fn pin(image: &str) -> String {
-    format!("{image}@{DIGEST_1}")
-}
-
-fn settings(rules: Vec<Value>) -> Value {
-    json!({ "signatures": rules })
-}
-
-fn pub_keys(glob: &str) -> Value {
-    json!({ "image": glob, "pubKeys": [pem("cosign.pub")] })
-}
-
-fn keyless(glob: &str) -> Value {
-    json!({ "image": glob, "keyless": [{
-        "issuer": "https://token.actions.githubusercontent.com",
-        "subject": "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main"
-    }]})
-}
-
-fn keyless_prefix(glob: &str) -> Value {
-    json!({ "image": glob, "keylessPrefix": [{
-        "issuer": "https://token.actions.githubusercontent.com",
-        "urlPrefix": "https://github.com/org/"
-    }]})
-}
-
-fn github_actions(glob: &str) -> Value {
-    json!({ "image": glob, "githubActions": { "owner": "org", "repo": "app" } })
-}
-
-fn certificates(glob: &str, count: usize) -> Value {
-    let leaf = pem("leaf.pem");
-    json!({
-        "image": glob,
-        "certificates": vec![leaf; count],
-        "certificateChain": [pem("intermediate.pem"), pem("root.pem")],
-        "requireRekorBundle": true
-    })
-}
-
-/// A host that verifies each image with `variant` to `DIGEST_1`.
-fn signed(variant: &str, images: &[&str]) -> FakeHost {
-    images.iter().fold(FakeHost::new(), |host, image| {
-        host.verify(image, variant, verified(DIGEST_1))
-    })
-}
 
 /// Pointers of the three images of the Pod fixture, in the order the policy reports them.
 fn pod_pins() -> Vec<(&'static str, String)> {
@@ -541,89 +465,6 @@ fn many_failures_case() -> Case {
         )),
         verify_calls: 25,
     }
-}
-
-/// Case names are built once per case for the failure report.
-fn leak(name: String) -> &'static str {
-    Box::leak(name.into_boxed_str())
-}
-
-fn check(case: Case) -> Result<(), String> {
-    let request = match &case.request {
-        Request::Fixture(name) => read_json(&format!("requests/{name}.json")),
-        Request::Inline(value) => value.clone(),
-    };
-    let payload = json!({ "request": request, "settings": case.settings });
-    let bytes = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
-    let response = sigpin::validate(&bytes, &case.host);
-    let mut problems = Vec::new();
-    match &case.expect {
-        Expect::Accept => {
-            if !response.accepted || response.message.is_some() || response.mutated_object.is_some()
-            {
-                problems.push(format!(
-                    "expected a plain accept, got accepted={} message={:?} mutated={}",
-                    response.accepted,
-                    response.message,
-                    response.mutated_object.is_some()
-                ));
-            }
-        }
-        Expect::Reject(message) => {
-            if response.accepted {
-                problems.push("expected a rejection, got an accept".into());
-            }
-            if response.message.as_deref() != Some(message.as_str()) {
-                problems.push(format!(
-                    "message\n  expected: {message}\n  got:      {}",
-                    response.message.as_deref().unwrap_or("<none>")
-                ));
-            }
-            if response.mutated_object.is_some() {
-                problems.push("a rejection must not carry a mutated object".into());
-            }
-        }
-        Expect::Mutate(rewrites) => {
-            let mut expected = request["object"].clone();
-            for (pointer, image) in rewrites {
-                match expected.pointer_mut(pointer) {
-                    Some(slot) => *slot = Value::String(image.clone()),
-                    None => problems.push(format!("fixture has no {pointer}")),
-                }
-            }
-            if !response.accepted || response.message.is_some() {
-                problems.push(format!("expected an accept, got {:?}", response.message));
-            }
-            if response.mutated_object.as_ref() != Some(&expected) {
-                problems.push(format!(
-                    "mutated object\n  expected: {expected}\n  got:      {:?}",
-                    response.mutated_object
-                ));
-            }
-        }
-    }
-    let calls = case.host.verify_calls();
-    if calls != case.verify_calls {
-        problems.push(format!(
-            "expected {} verifications, the policy asked {calls}",
-            case.verify_calls
-        ));
-    }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(format!("{}:\n  {}", case.name, problems.join("\n  "))),
-    }
-}
-
-fn run_table(cases: Vec<Case>) {
-    let count = cases.len();
-    let failures: Vec<String> = cases.into_iter().filter_map(|c| check(c).err()).collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {count} cases failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
 }
 
 #[test]

@@ -149,7 +149,12 @@ fn example_policies_have_valid_settings() {
             }
             let policy: Value =
                 serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            assert_eq!(policy["kind"], "ClusterAdmissionPolicy", "{}", path.display());
+            assert_eq!(
+                policy["kind"],
+                "ClusterAdmissionPolicy",
+                "{}",
+                path.display()
+            );
             let host = FakeHost::new().trust(Ok(json!({"trusted": true})));
             let settings = serde_json::to_vec(&policy["spec"]["settings"]).unwrap();
             let response = sigpin::validate_settings(&settings, &host);

@@ -105,16 +105,11 @@ fn globs_see_every_spelling() {
         ("registry-1.docker.io/library/nginx*", "nginx", true),
     ];
     for (glob, image, expected) in cases {
-        let rules = vec![sigpin::settings::Rule {
-            index: 0,
-            image: glob.into(),
-            annotations: None,
-            check: sigpin::settings::Check::GithubActions {
-                owner: "org".into(),
-                repo: None,
-            },
-        }];
-        let matcher = sigpin::matching::RuleMatcher::new(&rules);
+        let settings = sigpin::settings::parse_settings(&serde_json::json!({
+            "signatures": [{"image": glob, "githubActions": {"owner": "org"}}]
+        }))
+        .unwrap();
+        let matcher = sigpin::matching::RuleMatcher::new(&settings.rules, None);
         let reference = ImageReference::parse(image).unwrap();
         assert_eq!(
             !matcher.matching(&reference).is_empty(),

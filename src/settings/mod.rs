@@ -1,6 +1,8 @@
 //! Policy settings: the upstream `verify-image-signatures` format, parsed strictly so that a typo
 //! or an ambiguous rule is refused at load time instead of silently verifying less.
 
+mod dates;
+mod exemptions;
 mod parse;
 mod pem_check;
 mod trust;
@@ -8,12 +10,18 @@ mod trust;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use dates::day_end_unix;
 pub use parse::parse_settings;
 pub use trust::check_certificate_chains;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub modify_images_with_digest: bool,
+    /// `false`: workload controllers are verified but keep their tags; their Pods get pinned.
+    pub pin_workloads: bool,
+    /// `false`: on UPDATE, images already in `oldObject` are not verified again.
+    pub reverify_unchanged_images: bool,
+    pub exemptions: Vec<Exemption>,
     pub rules: Vec<Rule>,
 }
 
@@ -21,9 +29,41 @@ pub struct Settings {
 pub struct Rule {
     /// Position in `signatures`, used in every message about this rule.
     pub index: usize,
-    pub image: String,
+    /// Globs the rule applies to (`image` and `images` together).
+    pub images: Vec<String>,
+    /// Globs the rule never applies to, even when `images` match.
+    pub skip_images: Vec<String>,
+    /// Namespace globs the rule is limited to; `None`: every namespace and cluster scope.
+    pub namespaces: Option<Vec<String>>,
+    pub exclude_namespaces: Vec<String>,
+    pub mode: Mode,
+    /// A matching reference must name a digest (rule setting or the global one).
+    pub require_digest: bool,
+    /// How many of the listed signers must verify; `None`: all of them (upstream meaning).
+    pub threshold: Option<usize>,
     pub annotations: Option<BTreeMap<String, String>>,
     pub check: Check,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    /// A failure admits the object with a warning and an audit annotation.
+    Warn,
+}
+
+/// An image admitted without verification until the end of `expires` (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exemption {
+    pub index: usize,
+    /// `registry/repository@digest`, compared with each image's content address.
+    pub content_address: String,
+    pub image: String,
+    pub reason: String,
+    /// `YYYY-MM-DD` as written.
+    pub expires: String,
+    /// First second after the exemption ends.
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +105,22 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
+    /// Kinds listing several signers, where `threshold` can ask for fewer than all of them.
+    pub fn has_signer_list(self) -> bool {
+        !matches!(self, CheckKind::GithubActions)
+    }
+
+    /// How a message names one listed signer of this kind.
+    pub fn signer_label(self) -> &'static str {
+        match self {
+            CheckKind::PubKeys => "key",
+            CheckKind::Keyless => "identity",
+            CheckKind::KeylessPrefix => "prefix",
+            CheckKind::GithubActions => "workflow",
+            CheckKind::Certificates => "certificate",
+        }
+    }
+
     pub const ALL: [CheckKind; 5] = [
         CheckKind::PubKeys,
         CheckKind::Keyless,
@@ -91,6 +147,17 @@ impl fmt::Display for CheckKind {
 }
 
 impl Check {
+    /// How many signers the rule lists.
+    pub fn signer_count(&self) -> usize {
+        match self {
+            Check::PubKeys(keys) => keys.len(),
+            Check::Keyless(identities) => identities.len(),
+            Check::KeylessPrefix(prefixes) => prefixes.len(),
+            Check::GithubActions { .. } => 1,
+            Check::Certificates { certificates, .. } => certificates.len(),
+        }
+    }
+
     pub fn kind(&self) -> CheckKind {
         match self {
             Check::PubKeys(_) => CheckKind::PubKeys,

@@ -4,12 +4,32 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::exemptions::parse_exemptions;
 use super::pem_check::{check_certificate, check_public_key};
-use super::{Check, CheckKind, KeylessIdentity, KeylessPrefix, Rule, Settings, SettingsError};
+use super::{
+    Check, CheckKind, KeylessIdentity, KeylessPrefix, Mode, Rule, Settings, SettingsError,
+};
 
-const TOP_LEVEL_KEYS: [&str; 2] = ["signatures", "modifyImagesWithDigest"];
-const COMMON_RULE_KEYS: [&str; 2] = ["image", "annotations"];
+const TOP_LEVEL_KEYS: [&str; 6] = [
+    "signatures",
+    "modifyImagesWithDigest",
+    "requireDigest",
+    "pinWorkloads",
+    "reverifyUnchangedImages",
+    "exemptions",
+];
+const COMMON_RULE_KEYS: [&str; 8] = [
+    "image",
+    "images",
+    "skipImages",
+    "namespaces",
+    "excludeNamespaces",
+    "mode",
+    "requireDigest",
+    "annotations",
+];
 const CERTIFICATE_ONLY_KEYS: [&str; 2] = ["certificateChain", "requireRekorBundle"];
+const THRESHOLD_KEY: &str = "threshold";
 
 pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     let empty = Map::new();
@@ -23,16 +43,16 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     if let Some(unknown) = top.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
         return Err(SettingsError::top(unknown, "unknown setting"));
     }
-    let modify_images_with_digest = match top.get("modifyImagesWithDigest") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(SettingsError::top(
-                "modifyImagesWithDigest",
-                "must be true or false",
-            ));
-        }
+    let flag = |key: &str, default: bool| match top.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(SettingsError::top(key, "must be true or false")),
     };
+    let modify_images_with_digest = flag("modifyImagesWithDigest", true)?;
+    let require_digest = flag("requireDigest", false)?;
+    let pin_workloads = flag("pinWorkloads", true)?;
+    let reverify_unchanged_images = flag("reverifyUnchangedImages", true)?;
+    let exemptions = parse_exemptions(top.get("exemptions"))?;
     let rules = match top.get("signatures") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().collect(),
@@ -44,10 +64,13 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     let rules = rules
         .into_iter()
         .enumerate()
-        .map(|(index, rule)| RuleFields::new(index, rule)?.parse())
+        .map(|(index, rule)| RuleFields::new(index, rule)?.parse(require_digest))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Settings {
         modify_images_with_digest,
+        pin_workloads,
+        reverify_unchanged_images,
+        exemptions,
         rules,
     })
 }
@@ -88,7 +111,7 @@ impl<'a> RuleFields<'a> {
         }
     }
 
-    fn parse(mut self) -> Result<Rule, SettingsError> {
+    fn parse(mut self, require_digest_everywhere: bool) -> Result<Rule, SettingsError> {
         let kinds: Vec<CheckKind> = CheckKind::ALL
             .into_iter()
             .filter(|kind| self.object.contains_key(kind.key()))
@@ -118,14 +141,28 @@ impl<'a> RuleFields<'a> {
             if CERTIFICATE_ONLY_KEYS.contains(&key) && kind != CheckKind::Certificates {
                 return Err(self.error(Some(key), "only valid on certificates rules"));
             }
+            if key == THRESHOLD_KEY && !kind.has_signer_list() {
+                return Err(self.error(
+                    Some(key),
+                    "only valid on pubKeys, keyless, keylessPrefix and certificates rules",
+                ));
+            }
             if !COMMON_RULE_KEYS.contains(&key)
                 && !CERTIFICATE_ONLY_KEYS.contains(&key)
+                && key != THRESHOLD_KEY
                 && key != kind.key()
             {
                 return Err(self.error(None, format!("unknown field \"{key}\"")));
             }
         }
-        let image = self.required_string("image")?;
+        let images = self.image_globs()?;
+        let skip_images = self.optional_globs("skipImages")?.unwrap_or_default();
+        let namespaces = self.optional_globs("namespaces")?;
+        let exclude_namespaces = self
+            .optional_globs("excludeNamespaces")?
+            .unwrap_or_default();
+        let mode = self.mode()?;
+        let require_digest = self.flag("requireDigest")? || require_digest_everywhere;
         let annotations = self.annotations()?;
         let check = match kind {
             CheckKind::PubKeys => Check::PubKeys(self.pub_keys()?),
@@ -134,12 +171,76 @@ impl<'a> RuleFields<'a> {
             CheckKind::GithubActions => self.github_actions()?,
             CheckKind::Certificates => self.certificates()?,
         };
+        let threshold = self.threshold(check.signer_count())?;
         Ok(Rule {
             index: self.index,
-            image,
+            images,
+            skip_images,
+            namespaces,
+            exclude_namespaces,
+            mode,
+            require_digest,
+            threshold,
             annotations,
             check,
         })
+    }
+
+    /// `image` and `images` together; at least one glob, none empty.
+    fn image_globs(&self) -> Result<Vec<String>, SettingsError> {
+        let mut globs = Vec::new();
+        if self.object.get("image").is_some_and(|v| !v.is_null())
+            || !self.object.contains_key("images")
+        {
+            globs.push(self.required_string("image")?);
+        }
+        globs.extend(self.optional_globs("images")?.unwrap_or_default());
+        Ok(globs)
+    }
+
+    fn optional_globs(&self, key: &str) -> Result<Option<Vec<String>>, SettingsError> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => {
+                let globs = self.string_list(key)?;
+                match globs.iter().position(|g| g.trim().is_empty()) {
+                    Some(i) => Err(self.error(Some(&format!("{key}[{i}]")), "must not be empty")),
+                    None => Ok(Some(globs)),
+                }
+            }
+        }
+    }
+
+    fn flag(&self, key: &str) -> Result<bool, SettingsError> {
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.error(Some(key), "must be true or false")),
+        }
+    }
+
+    fn mode(&self) -> Result<Mode, SettingsError> {
+        match self.object.get("mode") {
+            None | Some(Value::Null) => Ok(Mode::Enforce),
+            Some(Value::String(s)) if s == "enforce" => Ok(Mode::Enforce),
+            Some(Value::String(s)) if s == "warn" => Ok(Mode::Warn),
+            Some(_) => Err(self.error(Some("mode"), "must be \"enforce\" or \"warn\"")),
+        }
+    }
+
+    fn threshold(&self, signers: usize) -> Result<Option<usize>, SettingsError> {
+        match self.object.get(THRESHOLD_KEY) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => match value.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                Some(n) if (1..=signers).contains(&n) => Ok(Some(n)),
+                _ => Err(self.error(
+                    Some(THRESHOLD_KEY),
+                    format!(
+                        "must be a whole number from 1 to {signers} (the number of listed signers)"
+                    ),
+                )),
+            },
+        }
     }
 
     fn required_string(&self, key: &str) -> Result<String, SettingsError> {

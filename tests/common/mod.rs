@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod cases;
+pub mod rules;
+
 use std::cell::RefCell;
 use std::path::PathBuf;
 
@@ -16,12 +19,17 @@ pub const DIGEST_2: &str =
 
 pub type Answer = Result<Value, String>;
 
+/// An answer computed from the request, for hosts whose answer depends on the keys asked.
+pub type Responder = Box<dyn Fn(&Value) -> Answer>;
+
 #[derive(Default)]
 pub struct FakeHost {
     /// (image, `type` of the verification request, answer). The first entry that matches wins.
-    verify: Vec<(String, String, Answer)>,
+    verify: Vec<(String, String, Responder)>,
     /// Answer to `crypto/v1/is_certificate_trusted`.
     trust: Option<Answer>,
+    /// The clock; `None`: the host has none.
+    now: Option<i64>,
     calls: RefCell<Vec<(String, Value)>>,
 }
 
@@ -30,9 +38,23 @@ impl FakeHost {
         Self::default()
     }
 
-    pub fn verify(mut self, image: &str, variant: &str, answer: Answer) -> Self {
+    pub fn verify(self, image: &str, variant: &str, answer: Answer) -> Self {
+        self.verify_with(image, variant, move |_| answer.clone())
+    }
+
+    pub fn verify_with(
+        mut self,
+        image: &str,
+        variant: &str,
+        responder: impl Fn(&Value) -> Answer + 'static,
+    ) -> Self {
         self.verify
-            .push((image.to_string(), variant.to_string(), answer));
+            .push((image.to_string(), variant.to_string(), Box::new(responder)));
+        self
+    }
+
+    pub fn clock(mut self, now: i64) -> Self {
+        self.now = Some(now);
         self
     }
 
@@ -67,7 +89,7 @@ impl Host for FakeHost {
                 self.verify
                     .iter()
                     .find(|(i, v, _)| i == image && v == variant)
-                    .map(|(_, _, answer)| answer.clone())
+                    .map(|(_, _, responder)| responder(&request))
                     .unwrap_or_else(|| Err(format!("fake host: no answer for {image} {variant}")))
             }
             "crypto/v1/is_certificate_trusted" => self
@@ -77,6 +99,10 @@ impl Host for FakeHost {
             _ => Err(format!("fake host: unknown operation {op}")),
         }?;
         Ok(serde_json::to_vec(&answer).unwrap_or_default())
+    }
+
+    fn now_unix_seconds(&self) -> Option<i64> {
+        self.now
     }
 }
 

@@ -1,0 +1,61 @@
+//! Rule builders and image names shared by the evaluation suites.
+
+use serde_json::{Value, json};
+
+use super::{DIGEST_1, FakeHost, pem, verified};
+
+pub const APP: &str = "ghcr.io/org/app:v1";
+pub const INIT: &str = "ghcr.io/org/init:v1";
+pub const DEBUG: &str = "ghcr.io/org/debug:v1";
+pub const PUB_KEY: &str = "SigstorePubKeyVerify";
+pub const KEYLESS: &str = "SigstoreKeylessVerify";
+pub const PREFIX: &str = "SigstoreKeylessPrefixVerify";
+pub const GITHUB: &str = "SigstoreGithubActionsVerify";
+pub const CERTIFICATE: &str = "SigstoreCertificateVerify";
+
+pub fn pin(image: &str) -> String {
+    format!("{image}@{DIGEST_1}")
+}
+
+pub fn settings(rules: Vec<Value>) -> Value {
+    json!({ "signatures": rules })
+}
+
+pub fn pub_keys(glob: &str) -> Value {
+    json!({ "image": glob, "pubKeys": [pem("cosign.pub")] })
+}
+
+pub fn keyless(glob: &str) -> Value {
+    json!({ "image": glob, "keyless": [{
+        "issuer": "https://token.actions.githubusercontent.com",
+        "subject": "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main"
+    }]})
+}
+
+pub fn keyless_prefix(glob: &str) -> Value {
+    json!({ "image": glob, "keylessPrefix": [{
+        "issuer": "https://token.actions.githubusercontent.com",
+        "urlPrefix": "https://github.com/org/"
+    }]})
+}
+
+pub fn github_actions(glob: &str) -> Value {
+    json!({ "image": glob, "githubActions": { "owner": "org", "repo": "app" } })
+}
+
+pub fn certificates(glob: &str, count: usize) -> Value {
+    let leaf = pem("leaf.pem");
+    json!({
+        "image": glob,
+        "certificates": vec![leaf; count],
+        "certificateChain": [pem("intermediate.pem"), pem("root.pem")],
+        "requireRekorBundle": true
+    })
+}
+
+/// A host that verifies each image with `variant` to `DIGEST_1`.
+pub fn signed(variant: &str, images: &[&str]) -> FakeHost {
+    images.iter().fold(FakeHost::new(), |host, image| {
+        host.verify(image, variant, verified(DIGEST_1))
+    })
+}
