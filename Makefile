@@ -3,16 +3,40 @@
 CARGO ?= cargo
 WASM_TARGET := wasm32-wasip1
 WASM_OUT := target/$(WASM_TARGET)/release/sigpin.wasm
+CARGO_HOME ?= $(HOME)/.cargo
+# Reproducible module: no build paths in the bytes (panic locations name source files), so
+# any checkout directory and any CARGO_HOME give the same policy.wasm. The toolchain is pinned
+# by RUSTC_PIN below (checked, not downloaded: CI machines cannot fetch toolchains) and the
+# dependencies by Cargo.lock.
+WASM_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/sigpin --remap-path-prefix=$(CARGO_HOME)=/cargo
+REPRO_DIR := $(CURDIR)/target/reproducible
+RUSTC_PIN := rustc 1.95.0
 
-.PHONY: all test unit-tests e2e-tests fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke
+PHONY_EXTRA := check-reproducible
+.PHONY: all test unit-tests e2e-tests fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
 # The module Kubewarden runs. Always rebuilt through cargo, which knows when it is stale.
 policy.wasm:
-	$(CARGO) build --target $(WASM_TARGET) --release -p sigpin
+	CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
+		$(CARGO) build --locked --target $(WASM_TARGET) --release -p sigpin
 	cp $(WASM_OUT) policy.wasm
-	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes"
+	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes, sha256 $$(sha256sum policy.wasm | cut -d' ' -f1)"
+
+# Record the hash of a release build (run after any change to the policy or its dependencies).
+policy.wasm.sha256: policy.wasm
+	sha256sum policy.wasm > policy.wasm.sha256
+
+# A from-scratch build in a separate target directory must give the committed bytes.
+check-reproducible:
+	@rustc --version | grep -q "^$(RUSTC_PIN) " || { echo "policy.wasm.sha256 was made with $(RUSTC_PIN); this is $$(rustc --version)"; exit 1; }
+	rm -rf $(REPRO_DIR)
+	CARGO_TARGET_DIR=$(REPRO_DIR) CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
+		$(CARGO) build --locked --target $(WASM_TARGET) --release -p sigpin
+	cp $(REPRO_DIR)/$(WASM_TARGET)/release/sigpin.wasm $(REPRO_DIR)/policy.wasm
+	cd $(REPRO_DIR) && sha256sum -c $(CURDIR)/policy.wasm.sha256
+	rm -rf $(REPRO_DIR)
 
 fmt:
 	$(CARGO) fmt --all
@@ -39,7 +63,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: fmt-check lint unit-tests fuzz-smoke
+test: fmt-check lint unit-tests fuzz-smoke check-reproducible
 
 clean:
 	$(CARGO) clean
