@@ -28,6 +28,8 @@ pub struct FakeHost {
     verify: Vec<(String, String, Responder)>,
     /// Answer to `crypto/v1/is_certificate_trusted`.
     trust: Option<Answer>,
+    /// Answer for verifications no entry of `verify` matches.
+    fallback: Option<Responder>,
     /// The clock; `None`: the host has none.
     now: Option<i64>,
     calls: RefCell<Vec<(String, Value)>>,
@@ -40,6 +42,12 @@ impl FakeHost {
 
     pub fn verify(self, image: &str, variant: &str, answer: Answer) -> Self {
         self.verify_with(image, variant, move |_| answer.clone())
+    }
+
+    /// Answer every verification with `responder`, whatever the image.
+    pub fn verify_any(mut self, responder: impl Fn(&Value) -> Answer + 'static) -> Self {
+        self.fallback = Some(Box::new(responder));
+        self
     }
 
     pub fn verify_with(
@@ -90,6 +98,7 @@ impl Host for FakeHost {
                     .iter()
                     .find(|(i, v, _)| i == image && v == variant)
                     .map(|(_, _, responder)| responder(&request))
+                    .or_else(|| self.fallback.as_ref().map(|responder| responder(&request)))
                     .unwrap_or_else(|| Err(format!("fake host: no answer for {image} {variant}")))
             }
             "crypto/v1/is_certificate_trusted" => self

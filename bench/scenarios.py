@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Writes the benchmark scenarios into bench/scenarios/<name>/{request.json,settings.json}.
+
+Each scenario is an AdmissionReview request and policy settings. The same files drive
+`harness bench` (with replayed host answers) and tests/host_calls.rs, which asserts that the
+policy asks the host exactly once per distinct (image, rule) pair in every scenario.
+Run: python3 bench/scenarios.py (the output is committed).
+"""
+import json
+import os
+import shutil
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(ROOT, "scenarios")
+KEY = open(os.path.join(ROOT, "..", "test_data", "pki", "cosign.pub")).read()
+
+
+def rule(glob):
+    return {"image": glob, "pubKeys": [KEY]}
+
+
+def pod(images, kind=("", "v1", "Pod")):
+    group, version, name = kind
+    spec = {"containers": [{"name": f"c{i}", "image": img} for i, img in enumerate(images)]}
+    if name == "Pod":
+        obj_spec = spec
+    elif name == "CronJob":
+        obj_spec = {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": spec}}}}
+    else:
+        obj_spec = {"selector": {"matchLabels": {"app": "bench"}},
+                    "template": {"metadata": {"labels": {"app": "bench"}}, "spec": spec}}
+    api = f"{group}/{version}" if group else version
+    return {
+        "uid": "bench",
+        "kind": {"group": group, "version": version, "kind": name},
+        "resource": {"group": group, "version": version, "resource": name.lower() + "s"},
+        "name": "bench", "namespace": "default", "operation": "CREATE",
+        "userInfo": {"username": "bench"},
+        "object": {"apiVersion": api, "kind": name,
+                   "metadata": {"name": "bench", "namespace": "default"}, "spec": obj_spec},
+    }
+
+
+def image(i):
+    return f"registry.bench.local/team/app{i}:v1"
+
+
+SCENARIOS = {
+    # name: (request, rules, distinct (image, rule) pairs)
+    "pod-1-container-1-rule": (pod([image(0)]), [rule("registry.bench.local/*")], 1),
+    "pod-10-containers-1-image": (pod([image(0)] * 10), [rule("registry.bench.local/*")], 1),
+    "pod-100-containers-10-images": (pod([image(i % 10) for i in range(100)]), [rule("registry.bench.local/*")], 10),
+    "pod-1000-containers-10-images": (pod([image(i % 10) for i in range(1000)]), [rule("registry.bench.local/*")], 10),
+    "rules-1-no-match": (pod([image(i) for i in range(5)]), [rule("other.example/*")], 0),
+    "rules-50-no-match": (pod([image(i) for i in range(5)]), [rule(f"other{i}.example/*") for i in range(50)], 0),
+    "rules-500-no-match": (pod([image(i) for i in range(5)]), [rule(f"other{i}.example/*") for i in range(500)], 0),
+    "rules-50-two-match": (pod([image(i) for i in range(5)]),
+                           [rule(f"other{i}.example/*") for i in range(48)] + [rule("registry.bench.local/*"), rule("*/team/*")], 10),
+    "deployment-3-containers": (pod([image(i) for i in range(3)], ("apps", "v1", "Deployment")), [rule("registry.bench.local/*")], 3),
+    "cronjob-3-containers": (pod([image(i) for i in range(3)], ("batch", "v1", "CronJob")), [rule("registry.bench.local/*")], 3),
+    "reject-100-failures": (pod([f"registry.bench.local/unsigned/app{i}:v1" for i in range(100)]), [rule("registry.bench.local/*")], 100),
+}
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    for name, (request, rules, pairs) in SCENARIOS.items():
+        directory = os.path.join(OUT, name)
+        os.makedirs(directory)
+        with open(os.path.join(directory, "request.json"), "w") as f:
+            json.dump({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}, f)
+        with open(os.path.join(directory, "settings.json"), "w") as f:
+            json.dump({"signatures": rules}, f)
+        with open(os.path.join(directory, "expect.json"), "w") as f:
+            json.dump({"host_calls": pairs, "signed": not name.startswith("reject")}, f)
+    print(f"{len(SCENARIOS)} scenarios in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
