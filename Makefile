@@ -13,7 +13,7 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible
-.PHONY: all test unit-tests e2e-tests fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all test unit-tests e2e-tests harness demo fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
@@ -51,8 +51,15 @@ lint:
 unit-tests: policy.wasm
 	SIGPIN_WASM=$(CURDIR)/policy.wasm $(CARGO) test --workspace
 
-e2e-tests: policy.wasm
+harness:
+	$(CARGO) build -p harness
+
+e2e-tests: policy.wasm harness
 	bats e2e.bats
+
+# Sign one image in a throw-away registry and evaluate a signed and an unsigned Pod.
+demo: policy.wasm harness
+	scripts/demo.sh
 
 # Stable-toolchain fuzzing of settings parsing and validate (see fuzz/src/main.rs).
 FUZZ_ITERATIONS ?= 5000000
@@ -63,7 +70,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: fmt-check lint unit-tests fuzz-smoke check-reproducible
+test: fmt-check lint unit-tests fuzz-smoke check-reproducible e2e-tests
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,397 @@
+#!/usr/bin/env bats
+# End-to-end: policy.wasm evaluated by the harness against a real registry on 127.0.0.1 holding
+# the signing lab's images and cosign signatures. Run with `make e2e-tests`.
+
+setup_file() {
+  export ROOT="$BATS_TEST_DIRNAME"
+  export HARNESS="${HARNESS:-$ROOT/target/debug/harness}"
+  export POLICY="${POLICY:-$ROOT/policy.wasm}"
+  export REGISTRY_DIR="$BATS_FILE_TMPDIR/registry"
+  export LAB="$BATS_FILE_TMPDIR/lab"
+  [ -x "$HARNESS" ] || { echo "build the harness first: cargo build -p harness" >&2; return 1; }
+  [ -f "$POLICY" ] || { echo "build the policy first: make policy.wasm" >&2; return 1; }
+  REGISTRY="$("$ROOT/scripts/registry.sh" start "$REGISTRY_DIR")"
+  export REGISTRY
+  "$HARNESS" lab --registry "$REGISTRY" --out "$LAB" > /dev/null
+}
+
+teardown_file() {
+  "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"
+}
+
+# --- helpers --------------------------------------------------------------------------------
+
+image() { jq -r --arg n "$1" '.images[$n].ref' "$LAB/lab.json"; }
+digest() { jq -r --arg n "$1" '.images[$n].digest' "$LAB/lab.json"; }
+pem() { jq -Rs . "$LAB/$1"; }
+
+# request KIND IMAGE [LIST]: an admission request of KIND whose pod spec has IMAGE in LIST
+# (containers, initContainers, ephemeralContainers).
+request() {
+  local kind=$1 img=$2 list=${3:-containers}
+  jq -n --arg kind "$kind" --arg img "$img" --arg list "$list" '
+    def gvk: {Pod: ["", "v1"], ReplicationController: ["", "v1"], Deployment: ["apps", "v1"],
+              ReplicaSet: ["apps", "v1"], StatefulSet: ["apps", "v1"], DaemonSet: ["apps", "v1"],
+              Job: ["batch", "v1"], CronJob: ["batch", "v1"]}[$kind];
+    def spec: {containers: [{name: "main", image: "registry.invalid/never-pulled:v1"}]}
+              | if $list == "containers" then .containers = [{name: "app", image: $img}]
+                else .[$list] = [{name: "app", image: $img}] end;
+    (if $list == "containers" then {containers: [{name: "app", image: $img}]} else spec end) as $pod
+    | {uid: "e2e-uid", kind: {group: gvk[0], version: gvk[1], kind: $kind},
+       resource: {group: gvk[0], version: gvk[1], resource: ($kind | ascii_downcase + "s")},
+       name: "app", namespace: "default", operation: "CREATE", userInfo: {username: "e2e"},
+       object: ({apiVersion: (if gvk[0] == "" then "v1" else gvk[0] + "/v1" end), kind: $kind,
+                 metadata: {name: "app", namespace: "default"}}
+                + if $kind == "Pod" then {spec: $pod}
+                  elif $kind == "CronJob" then {spec: {schedule: "@daily", jobTemplate: {spec: {template: {spec: $pod}}}}}
+                  else {spec: {template: {metadata: {labels: {app: "a"}}, spec: $pod}}} end)}' > "$BATS_TEST_TMPDIR/request.json"
+}
+
+# settings JSON: written as given
+settings() { echo "$1" > "$BATS_TEST_TMPDIR/settings.json"; }
+
+# The ordinary rules of the suite, by kind.
+pubkey_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"pubKeys\": [$(pem key-a.pub)] $1}] $2}"; }
+
+evaluate() {
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" \
+    --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$@" "$POLICY"
+}
+
+allowed() { echo "$output" | jq -r '.allowed'; }
+message() { echo "$output" | jq -r '.status.message // ""'; }
+patch() { echo "$output" | jq -r '.patch // "" | @base64d'; }
+
+assert_pinned() { # assert_pinned NAME POINTER
+  [ "$status" -eq 0 ]
+  [ "$(allowed)" = true ]
+  local expected
+  expected=$(jq -cn --arg p "$2" --arg v "$(image "$1")@$(digest "$1")" '[{op: "replace", path: $p, value: $v}]')
+  [ "$(patch)" = "$expected" ]
+}
+
+assert_rejected() { # assert_rejected TEXT...: rejected and the message contains every TEXT
+  [ "$status" -eq 0 ]
+  [ "$(allowed)" = false ]
+  local text
+  for text in "$@"; do
+    [[ "$(message)" == *"$text"* ]] || { echo "message: $(message)"; echo "missing: $text"; return 1; }
+  done
+}
+
+# --- public keys ----------------------------------------------------------------------------
+
+@test "pubKeys: signed image is accepted and pinned to its digest" {
+  request Pod "$(image key-signed)"; pubkey_rule
+  evaluate
+  assert_pinned key-signed /spec/containers/0/image
+}
+
+@test "pubKeys: image signed by another key is rejected" {
+  request Pod "$(image wrong-key)"; pubkey_rule
+  evaluate
+  assert_rejected "Pod default/app is not accepted: container \"app\" image \"$(image wrong-key)\": rule #0 (pubKeys) failed: Image verification failed: missing signatures"
+}
+
+@test "pubKeys: unsigned image is rejected" {
+  request Pod "$(image unsigned)"; pubkey_rule
+  evaluate
+  assert_rejected "rule #0 (pubKeys) failed: no signatures found for image: $(image unsigned)"
+}
+
+@test "pubKeys: tampered payload is rejected" {
+  request Pod "$(image tampered)"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$(image tampered)\": rule #0 (pubKeys) failed: Image verification failed: missing signatures"
+}
+
+@test "pubKeys: signature made for another digest is rejected" {
+  request Pod "$(image other-digest)"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$(image other-digest)\": rule #0 (pubKeys) failed: failed to get image trusted layers"
+}
+
+@test "pubKeys: required signer annotation present is accepted" {
+  request Pod "$(image key-annotated)"; pubkey_rule ', "annotations": {"env": "prod"}'
+  evaluate
+  assert_pinned key-annotated /spec/containers/0/image
+}
+
+@test "pubKeys: missing signer annotation is rejected" {
+  request Pod "$(image key-signed)"; pubkey_rule ', "annotations": {"env": "prod"}'
+  evaluate
+  assert_rejected "rule #0 (pubKeys) failed: Image verification failed: missing signatures" 'annotations: {"env": "prod"}'
+}
+
+@test "multi-arch image is verified by its index digest" {
+  request Pod "$(image multiarch)"; pubkey_rule
+  evaluate
+  assert_pinned multiarch /spec/containers/0/image
+  [ "$(digest multiarch)" != "$(jq -r '.images.multiarch.platforms[0]' "$LAB/lab.json")" ]
+}
+
+# --- keyless --------------------------------------------------------------------------------
+
+keyless_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keyless\": [{\"issuer\": \"$1\", \"subject\": \"$2\"}]}]}"; }
+
+@test "keyless: the right issuer and subject are accepted" {
+  request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example alice@lab.example
+  evaluate
+  assert_pinned keyless-email /spec/containers/0/image
+}
+
+@test "keyless: a wrong subject is rejected" {
+  request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example mallory@lab.example
+  evaluate
+  assert_rejected "rule #0 (keyless) failed: Image verification failed: missing signatures" "subject: mallory@lab.example"
+}
+
+@test "keyless: a wrong issuer is rejected" {
+  request Pod "$(image keyless-email)"; keyless_rule https://accounts.evil.example alice@lab.example
+  evaluate
+  assert_rejected "rule #0 (keyless) failed" "issuer: https://accounts.evil.example"
+}
+
+@test "keyless: without a trust root keyless cannot verify" {
+  request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example alice@lab.example
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    --sources-path "$LAB/sources.yaml" "$POLICY"
+  assert_rejected "keyless verification needs a Sigstore trust root"
+}
+
+prefix_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keylessPrefix\": [{\"issuer\": \"https://token.actions.githubusercontent.com\", \"urlPrefix\": \"$1\"}]}]}"; }
+
+@test "keylessPrefix: a subject under the prefix is accepted" {
+  request Pod "$(image keyless-github)"; prefix_rule https://github.com/org
+  evaluate
+  assert_pinned keyless-github /spec/containers/0/image
+}
+
+@test "keylessPrefix: a typosquatting owner (org-evil vs org) is rejected" {
+  request Pod "$(image keyless-evil)"; prefix_rule https://github.com/org
+  evaluate
+  assert_rejected "rule #0 (keylessPrefix) failed" "subject prefix: https://github.com/org/"
+}
+
+github_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"githubActions\": $1}]}"; }
+
+@test "githubActions: the right owner and repository are accepted" {
+  request Pod "$(image keyless-github)"; github_rule '{"owner": "org", "repo": "app"}'
+  evaluate
+  assert_pinned keyless-github /spec/containers/0/image
+}
+
+@test "githubActions: a wrong owner is rejected" {
+  request Pod "$(image keyless-github)"; github_rule '{"owner": "other"}'
+  evaluate
+  assert_rejected "rule #0 (githubActions) failed" "GitHub Actions owner: other"
+}
+
+@test "githubActions: a wrong repository is rejected" {
+  request Pod "$(image keyless-github)"; github_rule '{"owner": "org", "repo": "other"}'
+  evaluate
+  assert_rejected "rule #0 (githubActions) failed" "repo: other"
+}
+
+# --- transplanted keyless certificate + bundle ----------------------------------------------
+
+@test "transplant (attacker key): rejected under keylessPrefix" {
+  request Pod "$(image transplant-attacker)"; prefix_rule https://github.com/org
+  evaluate
+  assert_rejected "image \"$(image transplant-attacker)\": rule #0 (keylessPrefix) failed"
+}
+
+@test "transplant (garbage signature): rejected under githubActions" {
+  request Pod "$(image transplant-garbage)"; github_rule '{"owner": "org"}'
+  evaluate
+  assert_rejected "image \"$(image transplant-garbage)\": rule #0 (githubActions) failed"
+}
+
+@test "transplant (attacker key): rejected under keyless exact" {
+  request Pod "$(image transplant-attacker)"
+  keyless_rule https://token.actions.githubusercontent.com "$(jq -r .identities.github_subject "$LAB/lab.json")"
+  evaluate
+  assert_rejected "rule #0 (keyless) failed"
+}
+
+@test "transplant: the engine-compatible mode reproduces the engine's weakness" {
+  request Pod "$(image transplant-attacker)"
+  settings '{"signatures": [{"image": "*", "keylessPrefix": [{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/org/"}]}]}'
+  evaluate --keyless-binding engine
+  [ "$status" -eq 0 ]
+  [ "$(allowed)" = true ]
+}
+
+# --- certificates ---------------------------------------------------------------------------
+
+cert_rule() { # cert_rule LEAF_FILE REQUIRE_BUNDLE
+  settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem "$1")], \"certificateChain\": [$(pem ca-intermediate.pem), $(pem ca-root.pem)], \"requireRekorBundle\": $2}]}"
+}
+
+@test "certificates: a leaf of the chain with a Rekor bundle is accepted" {
+  request Pod "$(image cert-bundle)"; cert_rule leaf.pem true
+  evaluate
+  assert_pinned cert-bundle /spec/containers/0/image
+}
+
+@test "certificates: requireRekorBundle rejects a signature without bundle" {
+  request Pod "$(image cert-no-bundle)"; cert_rule leaf.pem true
+  evaluate
+  assert_rejected "rule #0 (certificates) failed: Image verification failed: missing signatures" "with a Rekor bundle"
+}
+
+@test "certificates: without requireRekorBundle a signature without bundle is accepted" {
+  request Pod "$(image cert-no-bundle)"; cert_rule leaf.pem false
+  evaluate
+  assert_pinned cert-no-bundle /spec/containers/0/image
+}
+
+@test "certificates: a certificate outside the chain is refused by validate_settings" {
+  request Pod "$(image cert-outsider)"; cert_rule outsider-leaf.pem false
+  evaluate
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'rule #0 (certificates), field "certificates[0]": not trusted by certificateChain: Certificate is not trusted by the provided cert chain'* ]]
+}
+
+@test "certificates: an expired leaf without bundle is refused" {
+  request Pod "$(image cert-expired)"; cert_rule expired-leaf.pem false
+  evaluate
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Certificate is being used after its expiration date"* ]]
+}
+
+# --- resources and container lists ----------------------------------------------------------
+
+@test "every kind of resource: signed images are pinned at the kind's PodSpec" {
+  pubkey_rule
+  local kind pointer
+  for kind in Pod Deployment ReplicaSet StatefulSet DaemonSet ReplicationController Job CronJob; do
+    request "$kind" "$(image key-signed)"
+    evaluate
+    case $kind in
+      Pod) pointer=/spec/containers/0/image ;;
+      CronJob) pointer=/spec/jobTemplate/spec/template/spec/containers/0/image ;;
+      *) pointer=/spec/template/spec/containers/0/image ;;
+    esac
+    assert_pinned key-signed "$pointer" || { echo "kind $kind"; return 1; }
+  done
+}
+
+@test "every kind of resource: unsigned images are rejected" {
+  pubkey_rule
+  local kind
+  for kind in Pod Deployment ReplicaSet StatefulSet DaemonSet ReplicationController Job CronJob; do
+    request "$kind" "$(image unsigned)"
+    evaluate
+    assert_rejected "$kind default/app is not accepted: container \"app\"" || { echo "kind $kind"; return 1; }
+  done
+}
+
+@test "init containers are verified" {
+  request Deployment "$(image unsigned)" initContainers; settings "{\"signatures\": [{\"image\": \"$REGISTRY/*\", \"pubKeys\": [$(pem key-a.pub)]}]}"
+  evaluate
+  assert_rejected "init container \"app\" image \"$(image unsigned)\""
+}
+
+@test "ephemeral containers are verified and pinned" {
+  request Pod "$(image key-signed)" ephemeralContainers; settings "{\"signatures\": [{\"image\": \"$REGISTRY/*\", \"pubKeys\": [$(pem key-a.pub)]}]}"
+  evaluate
+  assert_pinned key-signed /spec/ephemeralContainers/0/image
+}
+
+# --- mutation and digests -------------------------------------------------------------------
+
+@test "mutation off: accepted without a patch" {
+  request Pod "$(image key-signed)"; pubkey_rule '' ', "modifyImagesWithDigest": false'
+  evaluate
+  [ "$(allowed)" = true ]
+  [ "$(echo "$output" | jq -r '.patch // "none"')" = none ]
+}
+
+@test "an image already pinned to the right digest is accepted unchanged" {
+  request Pod "$(image key-signed)@$(digest key-signed)"; pubkey_rule
+  evaluate
+  [ "$(allowed)" = true ]
+  [ "$(echo "$output" | jq -r '.patch // "none"')" = none ]
+}
+
+@test "an image pinned to a wrong digest is rejected" {
+  request Pod "$(image key-signed)@$(digest unsigned)"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$(image key-signed)@$(digest unsigned)\""
+}
+
+# --- settings beyond upstream ---------------------------------------------------------------
+
+threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\": $1, \"pubKeys\": [$(pem key-a.pub), $(pem key-b.pub)]}]}"; }
+
+@test "threshold 2 of 2: both signers accepted" {
+  request Pod "$(image two-signers)"; threshold_rule 2
+  evaluate
+  assert_pinned two-signers /spec/containers/0/image
+}
+
+@test "threshold 2 of 2: one signer rejected, naming each key" {
+  request Pod "$(image key-signed)"; threshold_rule 2
+  evaluate
+  assert_rejected "rule #0 (pubKeys) failed: 1 of 2 required signers verified: key #0 ok, key #1: Image verification failed"
+}
+
+@test "threshold 1 of 2: one signer is enough" {
+  request Pod "$(image key-signed)"; threshold_rule 1
+  evaluate
+  assert_pinned key-signed /spec/containers/0/image
+}
+
+@test "warn mode admits an unsigned image with a warning" {
+  request Pod "$(image unsigned)"; pubkey_rule ', "mode": "warn"'
+  evaluate
+  [ "$(allowed)" = true ]
+  [[ "$(echo "$output" | jq -r '.warnings[0]')" == *"no signatures found"*"(warn mode: admitted)" ]]
+  [ "$(echo "$output" | jq -r '.auditAnnotations["sigpin-warning-0"]')" = "$(echo "$output" | jq -r '.warnings[0]')" ]
+}
+
+@test "requireDigest rejects a tag-only reference" {
+  request Pod "$(image key-signed)"; pubkey_rule '' ', "requireDigest": true, "modifyImagesWithDigest": false'
+  evaluate
+  assert_rejected "the reference names no digest and the rule requires one (requireDigest)"
+}
+
+@test "exemption before its expiry admits the exact digest with a warning" {
+  request Pod "$(image unsigned)@$(digest unsigned)"
+  pubkey_rule '' ", \"exemptions\": [{\"image\": \"$(image unsigned)@$(digest unsigned)\", \"reason\": \"vendor\", \"expires\": \"2099-12-31\"}]"
+  evaluate
+  [ "$(allowed)" = true ]
+  [[ "$(echo "$output" | jq -r '.warnings[0]')" == *"exempt from signature verification until 2099-12-31"* ]]
+}
+
+@test "exemption after its expiry verifies as usual" {
+  request Pod "$(image unsigned)@$(digest unsigned)"
+  pubkey_rule '' ", \"exemptions\": [{\"image\": \"$(image unsigned)@$(digest unsigned)\", \"reason\": \"vendor\", \"expires\": \"2020-01-31\"}]"
+  evaluate
+  assert_rejected "no signatures found"
+}
+
+# --- settings validation --------------------------------------------------------------------
+
+@test "invalid settings are refused by validate_settings with their message" {
+  request Pod "$(image key-signed)"
+  settings '{"signatures": [{"image": "*", "pubKeys": ["not a key"], "keyless": []}]}'
+  evaluate
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the settings are not valid: rule #0: more than one signature kind (pubKeys, keyless): set exactly one"* ]]
+  settings '{"signatures": [{"image": "*", "keylessPrefix": [{"issuer": "https://i", "urlPrefix": "github.com/org"}]}]}'
+  evaluate
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'field "keylessPrefix[0].urlPrefix": "github.com/org" is not an absolute URL'* ]]
+}
+
+# --- faults (keep last: stops the registry) -------------------------------------------------
+
+@test "a registry that is down: rejected with the cause (fail closed)" {
+  request Pod "$(image key-signed)"; pubkey_rule
+  "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"
+  evaluate
+  assert_rejected "image \"$(image key-signed)\": rule #0 (pubKeys) failed: failed to get image trusted layers"
+}

@@ -1,0 +1,505 @@
+//! The offline signing lab (`harness lab`): keys, a private X.509 CA chain, a Fulcio-like CA and
+//! a Rekor-like log key, tiny images in a registry, and cosign signatures of every kind — good
+//! ones and deliberately bad ones — plus the files the tests need (`lab.json`, `trust.json`,
+//! `sources.yaml`, PEM files).
+
+mod cosign;
+mod keys;
+mod pki;
+mod push;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use cosign::{RekorLog, SignatureLayer, payload};
+use keys::LabKey;
+use pki::{Authority, GithubClaims, LeafSpec, Subject};
+use push::{OCI_INDEX, Pusher};
+
+pub const LAB_OIDC_ISSUER: &str = "https://oidc.lab.example";
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+pub const LAB_EMAIL: &str = "alice@lab.example";
+pub const GITHUB_SUBJECT: &str =
+    "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main";
+pub const EVIL_SUBJECT: &str =
+    "https://github.com/org-evil/app/.github/workflows/release.yml@refs/heads/main";
+
+#[derive(clap::Args, Debug)]
+pub struct LabArgs {
+    /// Registry to fill, `127.0.0.1:PORT` (plain HTTP: a test registry).
+    #[arg(long)]
+    pub registry: String,
+    /// Directory for keys, certificates, trust root, sources and `lab.json`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the lab's keys.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(args: LabArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let index = runtime.block_on(Lab::new(&args)?.build())?;
+    write(
+        &args.out.join("lab.json"),
+        &serde_json::to_string_pretty(&index)?,
+    )?;
+    println!(
+        "lab ready in {} ({} images)",
+        args.out.display(),
+        index["images"].as_object().map_or(0, |o| o.len())
+    );
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+struct Lab {
+    out: PathBuf,
+    registry: String,
+    pusher: Pusher,
+    now: OffsetDateTime,
+    key_a: LabKey,
+    key_b: LabKey,
+    attacker: LabKey,
+    x509_root: Authority,
+    x509_intermediate: Authority,
+    other_root: Authority,
+    fulcio_root: Authority,
+    fulcio_intermediate: Authority,
+    rekor: RekorLog,
+    seed: u64,
+    images: BTreeMap<String, Value>,
+    files: BTreeMap<String, String>,
+}
+
+/// An image pushed by tag, ready to be signed.
+struct Pushed {
+    repository: String,
+    reference: String,
+    digest: String,
+}
+
+impl Lab {
+    fn new(args: &LabArgs) -> anyhow::Result<Self> {
+        let now = OffsetDateTime::now_utc();
+        let seed = args.seed;
+        let x509_root = Authority::root(&LabKey::derive(seed, "x509-root")?, "lab root CA", now)?;
+        let x509_intermediate = x509_root.intermediate(
+            &LabKey::derive(seed, "x509-intermediate")?,
+            "lab intermediate CA",
+            now,
+        )?;
+        let other_root =
+            Authority::root(&LabKey::derive(seed, "other-root")?, "unrelated CA", now)?;
+        let fulcio_root = Authority::root(
+            &LabKey::derive(seed, "fulcio-root")?,
+            "lab fulcio root",
+            now,
+        )?;
+        let fulcio_intermediate = fulcio_root.intermediate(
+            &LabKey::derive(seed, "fulcio-intermediate")?,
+            "lab fulcio intermediate",
+            now,
+        )?;
+        Ok(Self {
+            out: args.out.clone(),
+            registry: args.registry.clone(),
+            pusher: Pusher::new(&args.registry),
+            now,
+            key_a: LabKey::derive(seed, "signer-a")?,
+            key_b: LabKey::derive(seed, "signer-b")?,
+            attacker: LabKey::derive(seed, "attacker")?,
+            x509_root,
+            x509_intermediate,
+            other_root,
+            fulcio_root,
+            fulcio_intermediate,
+            rekor: RekorLog::new(LabKey::derive(seed, "rekor")?)?,
+            seed,
+            images: BTreeMap::new(),
+            files: BTreeMap::new(),
+        })
+    }
+
+    fn file(&mut self, name: &str, text: &str) -> anyhow::Result<()> {
+        let path = self.out.join(name);
+        write(&path, text)?;
+        self.files
+            .insert(name.to_string(), path.display().to_string());
+        Ok(())
+    }
+
+    async fn push(&mut self, name: &str) -> anyhow::Result<Pushed> {
+        let repository = format!("lab/{name}");
+        let (_, digest) = self.pusher.image(&repository, "v1", name, "amd64").await?;
+        let reference = format!("{}/{repository}:v1", self.registry);
+        self.images.insert(
+            name.to_string(),
+            json!({"ref": reference, "digest": digest, "repository": format!("{}/{repository}", self.registry)}),
+        );
+        Ok(Pushed {
+            repository,
+            reference,
+            digest,
+        })
+    }
+
+    fn docker_reference(&self, pushed: &Pushed) -> String {
+        format!("{}/{}", self.registry, pushed.repository)
+    }
+
+    fn key_layer(
+        &self,
+        pushed: &Pushed,
+        key: &LabKey,
+        annotations: &[(&str, &str)],
+    ) -> SignatureLayer {
+        let annotations: BTreeMap<String, String> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = payload(&self.docker_reference(pushed), &pushed.digest, &annotations);
+        let signature = key.sign_base64(&body);
+        SignatureLayer::new(body, signature)
+    }
+
+    fn seconds(&self, offset: i64) -> i64 {
+        self.now.unix_timestamp() + offset
+    }
+
+    /// A keyless signature: a fresh key, a 10-minute Fulcio certificate an hour ago, a bundle.
+    fn keyless_layer(
+        &mut self,
+        pushed: &Pushed,
+        name: &str,
+        subject: Subject,
+        issuer: &str,
+        github: Option<GithubClaims>,
+    ) -> anyhow::Result<(SignatureLayer, String)> {
+        let ephemeral = LabKey::derive(self.seed, &format!("ephemeral-{name}"))?;
+        let integrated = self.seconds(-3600);
+        let certificate = self.fulcio_intermediate.issue(
+            &ephemeral,
+            &LeafSpec {
+                subject,
+                oidc_issuer: Some(issuer.to_string()),
+                github,
+                not_before: OffsetDateTime::from_unix_timestamp(integrated - 60)?,
+                not_after: OffsetDateTime::from_unix_timestamp(integrated + 540)?,
+            },
+        )?;
+        let body = payload(
+            &self.docker_reference(pushed),
+            &pushed.digest,
+            &BTreeMap::new(),
+        );
+        let signature = ephemeral.sign_base64(&body);
+        let bundle = self
+            .rekor
+            .bundle(&body, &signature, &certificate, integrated);
+        let layer = SignatureLayer::new(body, signature)
+            .with_certificate(&certificate, None)
+            .with_bundle(bundle);
+        Ok((layer, certificate))
+    }
+
+    fn github_claims(repository: &str) -> GithubClaims {
+        GithubClaims {
+            repository: repository.to_string(),
+            git_ref: "refs/heads/main".into(),
+            trigger: "push".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+        }
+    }
+
+    fn x509_leaf(
+        &self,
+        authority: &Authority,
+        key: &LabKey,
+        from: i64,
+        until: i64,
+    ) -> anyhow::Result<String> {
+        authority.issue(
+            key,
+            &LeafSpec {
+                subject: Subject::Email("release@lab.example".into()),
+                oidc_issuer: None,
+                github: None,
+                not_before: OffsetDateTime::from_unix_timestamp(from)?,
+                not_after: OffsetDateTime::from_unix_timestamp(until)?,
+            },
+        )
+    }
+
+    async fn build(mut self) -> anyhow::Result<Value> {
+        let (key_a_pem, key_b_pem, attacker_pem) = (
+            self.key_a.public_pem()?,
+            self.key_b.public_pem()?,
+            self.attacker.public_pem()?,
+        );
+        self.file("key-a.pub", &key_a_pem)?;
+        self.file("key-b.pub", &key_b_pem)?;
+        self.file("attacker.pub", &attacker_pem)?;
+
+        // Public keys.
+        let image = self.push("key-signed").await?;
+        let layer = self.key_layer(&image, &self.key_a, &[]);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        let image = self.push("key-annotated").await?;
+        let layer = self.key_layer(&image, &self.key_a, &[("env", "prod")]);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        let image = self.push("two-signers").await?;
+        let layers = [
+            self.key_layer(&image, &self.key_a, &[]),
+            self.key_layer(&image, &self.key_b, &[]),
+        ];
+        self.pusher
+            .signatures(&image.repository, &image.digest, &layers)
+            .await?;
+
+        let image = self.push("wrong-key").await?;
+        let layer = self.key_layer(&image, &self.attacker, &[]);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        self.push("unsigned").await?;
+
+        // A signature valid for another digest, stored under this image's .sig tag.
+        let image = self.push("other-digest").await?;
+        let other = self.push("other-digest-source").await?;
+        let layer = self.key_layer(&other, &self.key_a, &[]);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        // The payload changed after signing.
+        let image = self.push("tampered").await?;
+        let mut layer = self.key_layer(&image, &self.key_a, &[]);
+        let signature = layer.signature().to_string();
+        let tampered = payload(
+            &self.docker_reference(&image),
+            &image.digest,
+            &[("env".to_string(), "prod".to_string())].into(),
+        );
+        layer = SignatureLayer::new(tampered, signature);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        // Multi-arch: an index of two platform manifests, signed by its own digest.
+        let repository = "lab/multiarch".to_string();
+        let (amd, amd_digest) = self
+            .pusher
+            .image(&repository, "amd64", "multiarch", "amd64")
+            .await?;
+        let (arm, arm_digest) = self
+            .pusher
+            .image(&repository, "arm64", "multiarch", "arm64")
+            .await?;
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": push::OCI_MANIFEST, "digest": amd_digest, "size": serde_json::to_vec(&amd)?.len(), "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": push::OCI_MANIFEST, "digest": arm_digest, "size": serde_json::to_vec(&arm)?.len(), "platform": {"architecture": "arm64", "os": "linux"}}
+            ]
+        });
+        let index_digest = self
+            .pusher
+            .manifest(&repository, "v1", &index, OCI_INDEX)
+            .await?;
+        let pushed = Pushed {
+            repository: repository.clone(),
+            reference: format!("{}/{repository}:v1", self.registry),
+            digest: index_digest.clone(),
+        };
+        self.images.insert(
+            "multiarch".into(),
+            json!({"ref": pushed.reference, "digest": index_digest, "repository": format!("{}/{repository}", self.registry), "platforms": [amd_digest, arm_digest]}),
+        );
+        let layer = self.key_layer(&pushed, &self.key_a, &[]);
+        self.pusher
+            .signatures(&repository, &index_digest, &[layer])
+            .await?;
+
+        // X.509 certificates from the lab CA chain.
+        let leaf_key = LabKey::derive(self.seed, "x509-leaf")?;
+        let leaf = self.x509_leaf(
+            &self.x509_intermediate,
+            &leaf_key,
+            self.seconds(-86_400),
+            self.seconds(86_400 * 365),
+        )?;
+        let outsider = self.x509_leaf(
+            &self.other_root,
+            &leaf_key,
+            self.seconds(-86_400),
+            self.seconds(86_400 * 365),
+        )?;
+        let expired = self.x509_leaf(
+            &self.x509_intermediate,
+            &leaf_key,
+            self.seconds(-86_400 * 30),
+            self.seconds(-86_400),
+        )?;
+        self.file("leaf.pem", &leaf)?;
+        self.file("outsider-leaf.pem", &outsider)?;
+        self.file("expired-leaf.pem", &expired)?;
+        self.file("ca-intermediate.pem", &self.x509_intermediate.pem())?;
+        self.file("ca-root.pem", &self.x509_root.pem())?;
+        for (name, certificate, bundled) in [
+            ("cert-bundle", leaf.clone(), true),
+            ("cert-no-bundle", leaf.clone(), false),
+            ("cert-outsider", outsider.clone(), false),
+            ("cert-expired", expired.clone(), false),
+        ] {
+            let image = self.push(name).await?;
+            let mut layer = self
+                .key_layer(&image, &leaf_key, &[])
+                .with_certificate(&certificate, None);
+            if bundled {
+                let bundle = self.rekor.bundle(
+                    &layer.payload,
+                    layer.signature(),
+                    &certificate,
+                    self.seconds(-60),
+                );
+                layer = layer.with_bundle(bundle);
+            }
+            self.pusher
+                .signatures(&image.repository, &image.digest, &[layer])
+                .await?;
+        }
+
+        // Keyless signatures from the lab Fulcio.
+        let image = self.push("keyless-email").await?;
+        let (layer, _) = self.keyless_layer(
+            &image,
+            "email",
+            Subject::Email(LAB_EMAIL.into()),
+            LAB_OIDC_ISSUER,
+            None,
+        )?;
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        let image = self.push("keyless-github").await?;
+        let (genuine, _) = self.keyless_layer(
+            &image,
+            "github",
+            Subject::Uri(GITHUB_SUBJECT.into()),
+            GITHUB_ISSUER,
+            Some(Self::github_claims("org/app")),
+        )?;
+        self.pusher
+            .signatures(
+                &image.repository,
+                &image.digest,
+                std::slice::from_ref(&genuine),
+            )
+            .await?;
+
+        let image = self.push("keyless-evil").await?;
+        let (layer, _) = self.keyless_layer(
+            &image,
+            "evil",
+            Subject::Uri(EVIL_SUBJECT.into()),
+            GITHUB_ISSUER,
+            Some(Self::github_claims("org-evil/app")),
+        )?;
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
+        // Transplants: the genuine certificate and bundle of keyless-github on a layer of another
+        // image whose payload names that image, signed by the attacker or not signed at all.
+        for (name, garbage) in [("transplant-attacker", false), ("transplant-garbage", true)] {
+            let image = self.push(name).await?;
+            let body = payload(
+                &self.docker_reference(&image),
+                &image.digest,
+                &BTreeMap::new(),
+            );
+            let signature = match garbage {
+                true => STANDARD.encode(b"not a signature at all"),
+                false => self.attacker.sign_base64(&body),
+            };
+            let mut layer = SignatureLayer::new(body, signature);
+            for key in [cosign::CERTIFICATE_ANNOTATION, cosign::BUNDLE_ANNOTATION] {
+                if let Some(value) = genuine.annotations.get(key) {
+                    layer.annotations.insert(key.to_string(), value.clone());
+                }
+            }
+            self.pusher
+                .signatures(&image.repository, &image.digest, &[layer])
+                .await?;
+        }
+
+        // Trust material.
+        self.file("fulcio-intermediate.pem", &self.fulcio_intermediate.pem())?;
+        self.file("fulcio-root.pem", &self.fulcio_root.pem())?;
+        let trust = json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": {
+                "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+                "tlogs": [{
+                    "baseUrl": "https://rekor.lab.invalid",
+                    "hashAlgorithm": "SHA2_256",
+                    "publicKey": {"rawBytes": STANDARD.encode(self.rekor.key.public_der()?), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2020-01-01T00:00:00Z"}},
+                    "logId": {"keyId": STANDARD.encode(hex::decode(&self.rekor.log_id)?)}
+                }],
+                "certificateAuthorities": [{
+                    "subject": {"organization": "sigpin lab", "commonName": "lab fulcio"},
+                    "uri": "https://fulcio.lab.invalid",
+                    "certChain": {"certificates": [
+                        {"rawBytes": STANDARD.encode(self.fulcio_intermediate.der())},
+                        {"rawBytes": STANDARD.encode(self.fulcio_root.der())}
+                    ]},
+                    "validFor": {"start": "2020-01-01T00:00:00Z"}
+                }],
+                "ctlogs": [],
+                "timestampAuthorities": []
+            }
+        });
+        self.file("trust.json", &serde_json::to_string_pretty(&trust)?)?;
+        self.file(
+            "sources.yaml",
+            &format!("insecure_sources:\n  - \"{}\"\n", self.registry),
+        )?;
+        Ok(json!({
+            "registry": self.registry,
+            "files": self.files,
+            "identities": {
+                "oidc_issuer": LAB_OIDC_ISSUER,
+                "email": LAB_EMAIL,
+                "github_issuer": GITHUB_ISSUER,
+                "github_subject": GITHUB_SUBJECT,
+                "github_owner": "org",
+                "github_repo": "app",
+                "evil_subject": EVIL_SUBJECT
+            },
+            "images": self.images
+        }))
+    }
+}

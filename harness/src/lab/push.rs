@@ -1,0 +1,129 @@
+//! Pushing blobs and manifests to the test registry over plain HTTP.
+
+use http::HeaderValue;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+pub struct Pusher {
+    client: Client,
+    registry: String,
+}
+
+impl Pusher {
+    pub fn new(registry: &str) -> Self {
+        let client = Client::new(ClientConfig {
+            protocol: ClientProtocol::Http,
+            ..ClientConfig::default()
+        });
+        Self {
+            client,
+            registry: registry.to_string(),
+        }
+    }
+
+    fn reference(&self, repository: &str, tag: &str) -> anyhow::Result<Reference> {
+        Ok(format!("{}/{repository}:{tag}", self.registry).parse()?)
+    }
+
+    pub async fn blob(&self, repository: &str, bytes: &[u8]) -> anyhow::Result<Value> {
+        let reference = self.reference(repository, "latest")?;
+        self.client
+            .store_auth_if_needed(&self.registry, &RegistryAuth::Anonymous)
+            .await;
+        let digest = digest_of(bytes);
+        self.client.push_blob(&reference, bytes, &digest).await?;
+        Ok(json!({"digest": digest, "size": bytes.len()}))
+    }
+
+    /// Push a manifest under `tag`; returns its digest.
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+        manifest: &Value,
+        media_type: &str,
+    ) -> anyhow::Result<String> {
+        let body = serde_json::to_vec(manifest)?;
+        let digest = digest_of(&body);
+        let reference = self.reference(repository, tag)?;
+        self.client
+            .store_auth_if_needed(&self.registry, &RegistryAuth::Anonymous)
+            .await;
+        self.client
+            .push_manifest_raw(&reference, body, HeaderValue::from_str(media_type)?)
+            .await?;
+        Ok(digest)
+    }
+
+    /// A tiny single-layer image for `platform` (architecture); returns the manifest and digest.
+    pub async fn image(
+        &self,
+        repository: &str,
+        tag: &str,
+        content: &str,
+        architecture: &str,
+    ) -> anyhow::Result<(Value, String)> {
+        let layer_bytes = format!("sigpin lab image {repository}:{tag} {content}\n").into_bytes();
+        let layer = self.blob(repository, &layer_bytes).await?;
+        let config_bytes = serde_json::to_vec(&json!({
+            "architecture": architecture,
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(&layer_bytes)]}
+        }))?;
+        let config = self.blob(repository, &config_bytes).await?;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config["digest"], "size": config["size"]},
+            "layers": [{"mediaType": OCI_LAYER, "digest": layer["digest"], "size": layer["size"]}]
+        });
+        let digest = self
+            .manifest(repository, tag, &manifest, OCI_MANIFEST)
+            .await?;
+        Ok((manifest, digest))
+    }
+
+    /// The `.sig` manifest of `digest` with these layers, as cosign stores it.
+    pub async fn signatures(
+        &self,
+        repository: &str,
+        digest: &str,
+        layers: &[super::cosign::SignatureLayer],
+    ) -> anyhow::Result<()> {
+        let config = self.blob(repository, b"{}").await?;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let blob = self.blob(repository, &layer.payload).await?;
+            descriptors.push(json!({
+                "mediaType": SIMPLE_SIGNING,
+                "digest": blob["digest"],
+                "size": blob["size"],
+                "annotations": layer.annotations
+            }));
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config["digest"], "size": config["size"]},
+            "layers": descriptors
+        });
+        let tag = format!("{}.sig", digest.replace(':', "-"));
+        self.manifest(repository, &tag, &manifest, OCI_MANIFEST)
+            .await?;
+        Ok(())
+    }
+}

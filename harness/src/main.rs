@@ -1,0 +1,334 @@
+//! `harness`: run Kubewarden waPC policies like kwctl, with real Sigstore verification, and the
+//! offline signing lab.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use harness::capabilities::{self, CapabilityServices, Routed};
+use harness::record::{Recorder, Replayer};
+use harness::response::AdmissionResponse;
+use harness::runtime::{HostCall, PolicyModule};
+use harness::services::{KeylessBinding, Services, ServicesConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Run Kubewarden waPC policies natively with real Sigstore verification, plus an offline signing lab"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate one admission request, print the admission response like `kwctl run`.
+    Run(RunArgs),
+    /// Evaluate one request many times; print min / median / p99 per evaluation.
+    Bench(BenchArgs),
+    /// Build the offline signing lab in a registry (keys, CAs, images, signatures).
+    Lab(harness::lab::LabArgs),
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// AdmissionReview JSON, or the bare `request` object.
+    #[arg(long, short = 'r')]
+    request_path: PathBuf,
+    /// Policy settings, YAML or JSON.
+    #[arg(long, short = 's')]
+    settings_path: Option<PathBuf>,
+    /// kwctl-format sources.yaml (`insecure_sources`, `source_authorities`).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// Sigstore trust root (ClientTrustConfig or TrustedRoot JSON) for keyless verification.
+    #[arg(long)]
+    trust_root: Option<PathBuf>,
+    /// Seconds a successful verification stays cached.
+    #[arg(long, default_value_t = 60)]
+    cache_ttl: u64,
+    /// Seconds one guest call may run (the Kubernetes webhook default is 10).
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// `strict` binds keyless identities to the layer they sign; `engine` reproduces the real
+    /// Kubewarden engine, which does not (only for testing a policy's own defence).
+    #[arg(long, value_enum, default_value_t = KeylessBinding::Strict)]
+    keyless_binding: KeylessBinding,
+    /// Write every host capability exchange to this file (kwctl's session format).
+    #[arg(long, conflicts_with = "replay_host_capabilities_interactions")]
+    record_host_capabilities_interactions: Option<PathBuf>,
+    /// Answer host capability calls from this recorded session instead of the network.
+    #[arg(long)]
+    replay_host_capabilities_interactions: Option<PathBuf>,
+    /// The policy module (wasm).
+    policy: PathBuf,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Evaluations to time.
+    #[arg(long, default_value_t = 100)]
+    runs: usize,
+    /// A second module evaluated on the same inputs; the ratio is printed per statistic.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Print the statistics as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read_json_or_yaml(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    match serde_json::from_str(&text) {
+        Ok(value) => Ok(value),
+        Err(_) => {
+            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        }
+    }
+}
+
+/// The `request` of an AdmissionReview, or the file itself when it is a bare request.
+fn admission_request(path: &Path) -> anyhow::Result<Value> {
+    let value = read_json_or_yaml(path)?;
+    Ok(match value.get("request") {
+        Some(request) if value.get("uid").is_none() => request.clone(),
+        _ => value,
+    })
+}
+
+/// The host side: replayed, or live (and maybe recorded).
+struct Host {
+    replayer: Option<Replayer>,
+    services: Option<Services>,
+    recorder: Option<Recorder>,
+}
+
+impl Host {
+    fn new(args: &RunArgs) -> anyhow::Result<Self> {
+        if let Some(path) = &args.replay_host_capabilities_interactions {
+            return Ok(Self {
+                replayer: Some(Replayer::load(path)?),
+                services: None,
+                recorder: None,
+            });
+        }
+        let services = Services::new(ServicesConfig {
+            sources_path: args.sources_path.clone(),
+            trust_root_path: args.trust_root.clone(),
+            cache_ttl: Duration::from_secs(args.cache_ttl),
+            keyless_binding: args.keyless_binding,
+        })?;
+        Ok(Self {
+            replayer: None,
+            services: Some(services),
+            recorder: args
+                .record_host_capabilities_interactions
+                .as_ref()
+                .map(|_| Recorder::default()),
+        })
+    }
+
+    fn call(
+        &self,
+        binding: &str,
+        namespace: &str,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let request = match capabilities::route(binding, namespace, operation, payload)? {
+            Routed::Log(event) => {
+                capabilities::print_log(&event);
+                return Ok(Vec::new());
+            }
+            Routed::Request(request) => request,
+        };
+        if let Some(replayer) = &self.replayer {
+            return replayer.answer(&request);
+        }
+        let services: &dyn CapabilityServices = match &self.services {
+            Some(services) => services,
+            None => return Err("no host services configured".into()),
+        };
+        let recorded = match &self.recorder {
+            Some(_) => Some(harness::record::request_text(&request)?),
+            None => None,
+        };
+        let answer = capabilities::serve(services, request)
+            .map_err(|e| format!("Callback evaluation failure: {e}"));
+        if let (Some(recorder), Some(text)) = (&self.recorder, recorded) {
+            recorder.record(text, &answer);
+        }
+        answer
+    }
+}
+
+struct Evaluation {
+    module: PolicyModule,
+    request: Value,
+    settings: Value,
+}
+
+impl Evaluation {
+    fn prepare(args: &RunArgs, policy: &Path, host: Arc<Host>) -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
+        let host_call: Arc<HostCall> =
+            Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
+        let module = PolicyModule::load(&bytes, Duration::from_secs(args.timeout), host_call)?;
+        let settings = match &args.settings_path {
+            Some(path) => read_json_or_yaml(path)?,
+            None => Value::Object(Default::default()),
+        };
+        let request = admission_request(&args.request_path)?;
+        Ok(Self {
+            module,
+            request,
+            settings,
+        })
+    }
+
+    /// `validate_settings`; `Err` carries the policy's own message.
+    fn validate_settings(&self) -> anyhow::Result<()> {
+        let answer = self
+            .module
+            .call("validate_settings", &serde_json::to_vec(&self.settings)?)?;
+        let answer: Value =
+            serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
+        if answer.get("valid").and_then(Value::as_bool) == Some(true) {
+            return Ok(());
+        }
+        let message = answer
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("(no message)");
+        bail!("the settings are not valid: {message}")
+    }
+
+    fn evaluate(&self) -> anyhow::Result<AdmissionResponse> {
+        let uid = self
+            .request
+            .get("uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let payload = serde_json::json!({"request": self.request, "settings": self.settings});
+        match self.module.call("validate", &serde_json::to_vec(&payload)?) {
+            Ok(answer) => {
+                let response: Value =
+                    serde_json::from_slice(&answer).context("validate answered non-JSON")?;
+                Ok(AdmissionResponse::from_validation(
+                    &uid,
+                    &self.request,
+                    &response,
+                ))
+            }
+            Err(failure) => Ok(AdmissionResponse::guest_failure(&uid, failure.to_string())),
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let host = Arc::new(Host::new(&args)?);
+    let evaluation = Evaluation::prepare(&args, &args.policy, host.clone())?;
+    evaluation.validate_settings()?;
+    let response = evaluation.evaluate()?;
+    println!("{}", serde_json::to_string(&response)?);
+    if let (Some(recorder), Some(path)) =
+        (&host.recorder, &args.record_host_capabilities_interactions)
+    {
+        recorder.save(path)?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Statistics {
+    module: String,
+    load_ms: f64,
+    min_us: f64,
+    median_us: f64,
+    p99_us: f64,
+    runs: usize,
+}
+
+fn measure(args: &BenchArgs, policy: &Path) -> anyhow::Result<Statistics> {
+    let host = Arc::new(Host::new(&args.run)?);
+    let evaluation = Evaluation::prepare(&args.run, policy, host)?;
+    evaluation.validate_settings()?;
+    let mut times = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let started = Instant::now();
+        evaluation.evaluate()?;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let at = |q: f64| {
+        let index = ((times.len() as f64 - 1.0) * q).round() as usize;
+        times.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    Ok(Statistics {
+        module: policy.display().to_string(),
+        load_ms: evaluation.module.load_time.as_secs_f64() * 1e3,
+        min_us: at(0.0),
+        median_us: at(0.5),
+        p99_us: at(0.99),
+        runs: times.len(),
+    })
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let mut rows = vec![measure(&args, &args.run.policy)?];
+    if let Some(other) = &args.compare {
+        // A replay file is consumed in order: each module replays it from the start.
+        rows.push(measure(&args, other)?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:>10} {:>12} {:>12} {:>12}",
+        "module", "load ms", "min µs", "median µs", "p99 µs"
+    );
+    for row in &rows {
+        println!(
+            "{:<40} {:>10.1} {:>12.1} {:>12.1} {:>12.1}",
+            row.module, row.load_ms, row.min_us, row.median_us, row.p99_us
+        );
+    }
+    if let [first, second] = rows.as_slice() {
+        println!(
+            "{:<40} {:>10.2} {:>12.2} {:>12.2} {:>12.2}",
+            "ratio (second / first)",
+            second.load_ms / first.load_ms,
+            second.min_us / first.min_us,
+            second.median_us / first.median_us,
+            second.p99_us / first.p99_us
+        );
+    }
+    Ok(())
+}
+
+fn main() {
+    let outcome = match Cli::parse().command {
+        Command::Run(args) => run(args),
+        Command::Bench(args) => bench(args),
+        Command::Lab(args) => harness::lab::run(args),
+    };
+    if let Err(error) = outcome {
+        eprintln!("Error: {error:#}");
+        std::process::exit(1);
+    }
+}

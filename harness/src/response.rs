@@ -1,0 +1,130 @@
+//! The guest's `ValidationResponse` turned into the admission response kwctl prints (protocol
+//! doc §5.1–5.2): the patch is the RFC 6902 diff of the mutated object against the request's.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Status {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+}
+
+/// Field order and null-vs-absent rules are kwctl's.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    pub uid: String,
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub audit_annotations: Option<Value>,
+    pub warnings: Option<Value>,
+}
+
+impl AdmissionResponse {
+    pub fn from_validation(uid: &str, request: &Value, response: &Value) -> Self {
+        let accepted = response
+            .get("accepted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let message = response
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let code = response
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok());
+        let mutated = response.get("mutated_object").filter(|v| !v.is_null());
+        let original = request.get("object").filter(|v| !v.is_null());
+        let optional = |key: &str| response.get(key).filter(|v| !v.is_null()).cloned();
+        let mut admission = Self {
+            uid: uid.to_string(),
+            allowed: accepted,
+            patch_type: None,
+            patch: None,
+            status: (message.is_some() || code.is_some()).then_some(Status { message, code }),
+            audit_annotations: optional("audit_annotations"),
+            warnings: optional("warnings"),
+        };
+        match (mutated, original) {
+            (Some(_), None) => {
+                admission.allowed = false;
+                admission.status = Some(Status {
+                    message: Some("Incoming object is null, which happens only with DELETE operations, but the policy is attempting a mutation. This is not allowed".into()),
+                    code: None,
+                });
+            }
+            (Some(mutated), Some(original)) => {
+                let patch = json_patch::diff(original, mutated);
+                if !patch.0.is_empty() {
+                    let text = serde_json::to_vec(&patch).unwrap_or_default();
+                    admission.patch_type = Some("JSONPatch".into());
+                    admission.patch = Some(STANDARD.encode(text));
+                }
+            }
+            _ => {}
+        }
+        admission
+    }
+
+    /// A guest failure (trap, timeout) as the engine reports it: rejected, code 500.
+    pub fn guest_failure(uid: &str, message: String) -> Self {
+        Self {
+            uid: uid.to_string(),
+            allowed: false,
+            patch_type: None,
+            patch: None,
+            status: Some(Status {
+                message: Some(format!(
+                    "internal server error: Guest call failure: {message}"
+                )),
+                code: Some(500),
+            }),
+            audit_annotations: None,
+            warnings: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn responses_print_like_kwctl() {
+        let request = json!({"object": {"spec": {"containers": [{"image": "a:1"}]}}});
+        let cases = [
+            (
+                json!({"accepted": true, "mutated_object": {"spec": {"containers": [{"image": "a:1@sha256:ff"}]}}}),
+                r#"{"uid":"u","allowed":true,"patchType":"JSONPatch","patch":"W3sib3AiOiJyZXBsYWNlIiwicGF0aCI6Ii9zcGVjL2NvbnRhaW5lcnMvMC9pbWFnZSIsInZhbHVlIjoiYToxQHNoYTI1NjpmZiJ9XQ==","auditAnnotations":null,"warnings":null}"#,
+            ),
+            (
+                json!({"accepted": true}),
+                r#"{"uid":"u","allowed":true,"auditAnnotations":null,"warnings":null}"#,
+            ),
+            (
+                json!({"accepted": false, "message": "no"}),
+                r#"{"uid":"u","allowed":false,"status":{"message":"no"},"auditAnnotations":null,"warnings":null}"#,
+            ),
+            (
+                json!({"accepted": true, "warnings": ["w"], "audit_annotations": {"k": "w"}}),
+                r#"{"uid":"u","allowed":true,"auditAnnotations":{"k":"w"},"warnings":["w"]}"#,
+            ),
+        ];
+        for (response, printed) in cases {
+            let admission = AdmissionResponse::from_validation("u", &request, &response);
+            assert_eq!(serde_json::to_string(&admission).unwrap(), printed);
+        }
+    }
+}

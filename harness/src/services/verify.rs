@@ -1,0 +1,325 @@
+//! `oci/v2/verify`: resolve the image, read its `.sig` layers through sigstore-rs (integrity,
+//! bundles, certificate identities against the trust root), and require every constraint of
+//! the request, as the engine does (protocol doc §4.1–4.3).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use oci_client::manifest::OciManifest;
+use oci_client::secrets::RegistryAuth;
+use serde_json::{Value, json};
+use sigstore::cosign::verification_constraint::{
+    AnnotationVerifier, CertificateVerifier, PublicKeyVerifier,
+};
+use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
+use sigstore::registry::{Auth, OciReference};
+
+use super::identity::{IdentityConstraint, IdentityMatch, LayerCertificates, normalise_prefix};
+use super::registry::{Sources, parse_reference};
+use super::{KeylessBinding, TrustMaterial};
+
+const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+
+pub struct Verifier<'a> {
+    pub sources: &'a Sources,
+    pub trust: Option<&'a TrustMaterial>,
+    pub binding: KeylessBinding,
+}
+
+/// A constraint plus how the failure message names it.
+struct Wanted {
+    constraint: Box<dyn sigstore::cosign::verification_constraint::VerificationConstraint>,
+    describe: String,
+}
+
+fn image_of(input: &SigstoreVerificationInputV2) -> &str {
+    match input {
+        SigstoreVerificationInputV2::SigstorePubKeyVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreKeylessVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreGithubActionsVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreCertificateVerify { image, .. } => image,
+    }
+}
+
+fn is_keyless(input: &SigstoreVerificationInputV2) -> bool {
+    matches!(
+        input,
+        SigstoreVerificationInputV2::SigstoreKeylessVerify { .. }
+            | SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify { .. }
+            | SigstoreVerificationInputV2::SigstoreGithubActionsVerify { .. }
+    )
+}
+
+impl Verifier<'_> {
+    pub async fn verify(&self, input: &SigstoreVerificationInputV2) -> Result<Value, String> {
+        let image = image_of(input);
+        if is_keyless(input) && self.trust.is_none() {
+            return Err(
+                "keyless verification needs a Sigstore trust root: pass --trust-root".into(),
+            );
+        }
+        let reference = OciReference::from_str(image)
+            .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
+        let manual = self.trust.map(TrustMaterial::manual_root);
+        let mut builder = ClientBuilder::default()
+            .with_oci_client_config(self.sources.sigstore_config())
+            .enable_registry_caching();
+        if let Some(root) = &manual {
+            builder = builder
+                .with_trust_repository(root)
+                .map_err(|e| format!("cannot use the trust root: {e}"))?;
+        }
+        let mut client = builder
+            .build()
+            .map_err(|e| format!("cannot build the cosign client: {e}"))?;
+        let auth = Auth::Anonymous;
+        let (signature_image, source_digest) = client
+            .triangulate(&reference, &auth)
+            .await
+            .map_err(|e| format!("failed to get image trusted layers: {e}"))?;
+        let layers = client
+            .trusted_signature_layers(&auth, &source_digest, &signature_image)
+            .await
+            .map_err(|e| match e.to_string() {
+                text if text.contains("manifest unknown") || text.contains("not found") => {
+                    format!("no signatures found for image: {image}")
+                }
+                text => format!("failed to get image trusted layers: {text}"),
+            })?;
+        let strict = match (is_keyless(input), self.binding) {
+            (true, KeylessBinding::Strict) => Some(Arc::new(
+                self.layer_certificates(&signature_image.to_string())
+                    .await?,
+            )),
+            _ => None,
+        };
+        let wanted = self.constraints(input, strict)?;
+        // The engine's all-of: every constraint must be met by some layer.
+        let unsatisfied: Vec<&str> = wanted
+            .iter()
+            .filter(|w| verify_constraints(&layers, std::iter::once(&w.constraint)).is_err())
+            .map(|w| w.describe.as_str())
+            .collect();
+        if !unsatisfied.is_empty() {
+            return Err(format!(
+                "Image verification failed: missing signatures\nThe following constraints were not satisfied:\n{}",
+                unsatisfied.join("\n")
+            ));
+        }
+        Ok(json!({"is_trusted": true, "digest": source_digest}))
+    }
+
+    /// The certificate PEM of every `.sig` layer, for the strict bundle check.
+    async fn layer_certificates(&self, signature_image: &str) -> Result<LayerCertificates, String> {
+        let reference = parse_reference(signature_image)?;
+        let (manifest, _) = oci_client::Client::new(self.sources.oci_config())
+            .pull_manifest(&reference, &RegistryAuth::Anonymous)
+            .await
+            .map_err(|e| format!("failed to get image trusted layers: {e}"))?;
+        let OciManifest::Image(manifest) = manifest else {
+            return Err(
+                "failed to get image trusted layers: the signature manifest is an index".into(),
+            );
+        };
+        Ok(manifest
+            .layers
+            .iter()
+            .filter_map(|layer| {
+                let certificate = layer.annotations.as_ref()?.get(CERTIFICATE_ANNOTATION)?;
+                Some((layer.digest.clone(), certificate.clone()))
+            })
+            .collect())
+    }
+
+    fn constraints(
+        &self,
+        input: &SigstoreVerificationInputV2,
+        strict: Option<Arc<LayerCertificates>>,
+    ) -> Result<Vec<Wanted>, String> {
+        let identity = |wanted: IdentityMatch,
+                        annotations: &Option<BTreeMap<String, String>>,
+                        describe: String| Wanted {
+            constraint: Box::new(IdentityConstraint {
+                wanted,
+                annotations: annotations.clone(),
+                strict: strict.clone(),
+            }),
+            describe,
+        };
+        let annotations_text = |a: &Option<BTreeMap<String, String>>| match a {
+            Some(map) => format!(", annotations: {map:?}"),
+            None => String::new(),
+        };
+        Ok(match input {
+            SigstoreVerificationInputV2::SigstorePubKeyVerify {
+                pub_keys,
+                annotations,
+                ..
+            } => {
+                if pub_keys.is_empty() {
+                    return Err("Must provide at least one pub key".into());
+                }
+                pub_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| {
+                        let verifier = PublicKeyVerifier::try_from(key.as_bytes())
+                            .map_err(|e| format!("public key #{i} cannot be used: {e}"))?;
+                        Ok(Wanted {
+                            constraint: Box::new(KeyAndAnnotations {
+                                key: verifier,
+                                annotations: annotations.clone(),
+                            }),
+                            describe: format!("- public key #{i}{}", annotations_text(annotations)),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?
+            }
+            SigstoreVerificationInputV2::SigstoreKeylessVerify {
+                keyless,
+                annotations,
+                ..
+            } => {
+                if keyless.is_empty() {
+                    return Err("Must provide keyless info".into());
+                }
+                keyless
+                    .iter()
+                    .map(|k| {
+                        identity(
+                            IdentityMatch::Exact {
+                                issuer: k.issuer.clone(),
+                                subject: k.subject.clone(),
+                            },
+                            annotations,
+                            format!(
+                                "- issuer: {}, subject: {}{}",
+                                k.issuer,
+                                k.subject,
+                                annotations_text(annotations)
+                            ),
+                        )
+                    })
+                    .collect()
+            }
+            SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
+                keyless_prefix,
+                annotations,
+                ..
+            } => {
+                if keyless_prefix.is_empty() {
+                    return Err("Must provide keyless info".into());
+                }
+                keyless_prefix
+                    .iter()
+                    .map(|k| {
+                        let prefix = normalise_prefix(&k.url_prefix);
+                        identity(
+                            IdentityMatch::Prefix {
+                                issuer: k.issuer.clone(),
+                                prefix: prefix.clone(),
+                            },
+                            annotations,
+                            format!(
+                                "- issuer: {}, subject prefix: {prefix}{}",
+                                k.issuer,
+                                annotations_text(annotations)
+                            ),
+                        )
+                    })
+                    .collect()
+            }
+            SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
+                owner,
+                repo,
+                annotations,
+                ..
+            } => {
+                if owner.is_empty() {
+                    return Err("Must provide owner info".into());
+                }
+                vec![identity(
+                    IdentityMatch::Github {
+                        owner: owner.clone(),
+                        repo: repo.clone(),
+                    },
+                    annotations,
+                    format!(
+                        "- GitHub Actions owner: {owner}{}{}",
+                        repo.as_ref()
+                            .map(|r| format!(", repo: {r}"))
+                            .unwrap_or_default(),
+                        annotations_text(annotations)
+                    ),
+                )]
+            }
+            SigstoreVerificationInputV2::SigstoreCertificateVerify {
+                certificate,
+                certificate_chain,
+                require_rekor_bundle,
+                annotations,
+                ..
+            } => {
+                let chain: Option<Vec<sigstore::registry::Certificate>> =
+                    certificate_chain.as_ref().map(|chain| {
+                        chain
+                            .iter()
+                            .map(|pem| sigstore::registry::Certificate {
+                                encoding: sigstore::registry::CertificateEncoding::Pem,
+                                data: pem.clone(),
+                            })
+                            .collect()
+                    });
+                let verifier = CertificateVerifier::from_pem(
+                    certificate,
+                    *require_rekor_bundle,
+                    chain.as_deref(),
+                )
+                .map_err(|e| format!("verification failed: {e}"))?;
+                let mut wanted = vec![Wanted {
+                    constraint: Box::new(verifier),
+                    describe: format!(
+                        "- signature by the certificate{}",
+                        if *require_rekor_bundle {
+                            " with a Rekor bundle"
+                        } else {
+                            ""
+                        }
+                    ),
+                }];
+                if let Some(annotations) = annotations.clone().filter(|a| !a.is_empty()) {
+                    wanted.push(Wanted {
+                        describe: format!("- annotations: {annotations:?}"),
+                        constraint: Box::new(AnnotationVerifier { annotations }),
+                    });
+                }
+                wanted
+            }
+        })
+    }
+}
+
+/// A public key signature and the signer annotations, on the same layer (engine semantics).
+#[derive(Debug)]
+struct KeyAndAnnotations {
+    key: PublicKeyVerifier,
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+impl sigstore::cosign::verification_constraint::VerificationConstraint for KeyAndAnnotations {
+    fn verify(
+        &self,
+        layer: &sigstore::cosign::signature_layers::SignatureLayer,
+    ) -> sigstore::errors::Result<bool> {
+        if !self.key.verify(layer)? {
+            return Ok(false);
+        }
+        Ok(self
+            .annotations
+            .as_ref()
+            .is_none_or(|a| layer.simple_signing.satisfies_annotations(a)))
+    }
+}

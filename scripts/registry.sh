@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Start or stop a throw-away OCI registry (Debian's docker-registry, the CNCF distribution
+# registry) on 127.0.0.1, on a free port, with its storage in DIR.
+#   scripts/registry.sh start DIR   prints 127.0.0.1:PORT, writes DIR/addr and DIR/pid
+#   scripts/registry.sh stop DIR
+set -euo pipefail
+
+usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+action=$1
+dir=$2
+registry_bin=${REGISTRY_BIN:-/usr/bin/docker-registry}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start() {
+  mkdir -p "$dir/storage"
+  [ -x "$registry_bin" ] || { echo "$registry_bin not found: apt-get install docker-registry" >&2; exit 1; }
+  local port addr
+  port=$(free_port)
+  addr="127.0.0.1:$port"
+  cat > "$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: $addr
+YAML
+  "$registry_bin" serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
+  echo $! > "$dir/pid"
+  echo "$addr" > "$dir/addr"
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://$addr/v2/" > /dev/null 2>&1; then
+      echo "$addr"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "the registry did not start; its log:" >&2
+  cat "$dir/registry.log" >&2
+  stop
+  exit 1
+}
+
+stop() {
+  if [ -f "$dir/pid" ]; then
+    kill "$(cat "$dir/pid")" 2> /dev/null || true
+    wait "$(cat "$dir/pid")" 2> /dev/null || true
+    rm -f "$dir/pid"
+  fi
+}
+
+case $action in
+  start) start ;;
+  stop) stop ;;
+  *) usage ;;
+esac
