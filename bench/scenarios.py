@@ -6,6 +6,7 @@ Each scenario is an AdmissionReview request and policy settings. The same files 
 policy asks the host exactly once per distinct (image, rule) pair in every scenario.
 Run: python3 bench/scenarios.py (the output is committed).
 """
+import fnmatch
 import json
 import os
 import shutil
@@ -62,6 +63,35 @@ SCENARIOS = {
 }
 
 
+DIGEST = "sha256:" + "ab" * 32
+
+
+def containers_of(request):
+    spec = request["object"]["spec"]
+    while "containers" not in spec:
+        spec = spec.get("template", spec.get("jobTemplate", {})).get("spec", {})
+    return spec["containers"]
+
+
+def session(request, rules, signed):
+    """The host exchanges the policy makes, in its order: each distinct (image, rule) once,
+    images in container order, rules in settings order (kwctl's session format)."""
+    exchanges, seen = [], set()
+    for container in containers_of(request):
+        image = container["image"]
+        for index, rule in enumerate(rules):
+            if (image, index) in seen or not fnmatch.fnmatchcase(image, rule["image"]):
+                continue
+            seen.add((image, index))
+            asked = {"image": image, "pub_keys": rule["pubKeys"], "annotations": None}
+            response = ({"type": "Success", "payload": json.dumps({"is_trusted": True, "digest": DIGEST})}
+                        if signed else
+                        {"type": "Error", "message": f"Callback evaluation failure: no signatures found for image: {image} "})
+            exchanges.append({"type": "Exchange", "request": "!SigstorePubKeyVerify " + json.dumps(asked),
+                              "response": response})
+    return exchanges
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     for name, (request, rules, pairs) in SCENARIOS.items():
@@ -71,8 +101,13 @@ def main():
             json.dump({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}, f)
         with open(os.path.join(directory, "settings.json"), "w") as f:
             json.dump({"signatures": rules}, f)
+        signed = not name.startswith("reject")
+        exchanges = session(request, rules, signed)
+        assert len(exchanges) == pairs, (name, len(exchanges), pairs)
+        with open(os.path.join(directory, "session.yml"), "w") as f:
+            json.dump(exchanges, f, indent=1)  # JSON is YAML: kwctl and the harness read it
         with open(os.path.join(directory, "expect.json"), "w") as f:
-            json.dump({"host_calls": pairs, "signed": not name.startswith("reject")}, f)
+            json.dump({"host_calls": pairs, "signed": signed}, f)
     print(f"{len(SCENARIOS)} scenarios in {OUT}")
 
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -110,15 +111,20 @@ struct Host {
     replayer: Option<Replayer>,
     services: Option<Services>,
     recorder: Option<Recorder>,
+    /// Host capability calls served (logging excluded), for `harness bench`.
+    calls: AtomicUsize,
 }
 
 impl Host {
-    fn new(args: &RunArgs) -> anyhow::Result<Self> {
+    /// `cycle`: replay the session again for every evaluation (benchmarks).
+    fn new(args: &RunArgs, cycle: bool) -> anyhow::Result<Self> {
         if let Some(path) = &args.replay_host_capabilities_interactions {
+            let replayer = Replayer::load(path)?;
             return Ok(Self {
-                replayer: Some(Replayer::load(path)?),
+                replayer: Some(if cycle { replayer.cycling() } else { replayer }),
                 services: None,
                 recorder: None,
+                calls: AtomicUsize::new(0),
             });
         }
         let services = Services::new(ServicesConfig {
@@ -134,6 +140,7 @@ impl Host {
                 .record_host_capabilities_interactions
                 .as_ref()
                 .map(|_| Recorder::default()),
+            calls: AtomicUsize::new(0),
         })
     }
 
@@ -151,6 +158,7 @@ impl Host {
             }
             Routed::Request(request) => request,
         };
+        self.calls.fetch_add(1, Ordering::Relaxed);
         if let Some(replayer) = &self.replayer {
             return replayer.answer(&request);
         }
@@ -237,7 +245,7 @@ impl Evaluation {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let host = Arc::new(Host::new(&args)?);
+    let host = Arc::new(Host::new(&args, false)?);
     let evaluation = Evaluation::prepare(&args, &args.policy, host.clone())?;
     evaluation.validate_settings()?;
     let response = evaluation.evaluate()?;
@@ -253,6 +261,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 #[derive(serde::Serialize)]
 struct Statistics {
     module: String,
+    module_bytes: usize,
+    allowed: bool,
+    host_calls_per_evaluation: f64,
     load_ms: f64,
     min_us: f64,
     median_us: f64,
@@ -261,15 +272,18 @@ struct Statistics {
 }
 
 fn measure(args: &BenchArgs, policy: &Path) -> anyhow::Result<Statistics> {
-    let host = Arc::new(Host::new(&args.run)?);
-    let evaluation = Evaluation::prepare(&args.run, policy, host)?;
+    let host = Arc::new(Host::new(&args.run, true)?);
+    let evaluation = Evaluation::prepare(&args.run, policy, host.clone())?;
     evaluation.validate_settings()?;
+    let first = evaluation.evaluate()?;
+    let calls_before = host.calls.load(Ordering::Relaxed);
     let mut times = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
         let started = Instant::now();
         evaluation.evaluate()?;
         times.push(started.elapsed());
     }
+    let calls = host.calls.load(Ordering::Relaxed) - calls_before;
     times.sort();
     let at = |q: f64| {
         let index = ((times.len() as f64 - 1.0) * q).round() as usize;
@@ -277,6 +291,9 @@ fn measure(args: &BenchArgs, policy: &Path) -> anyhow::Result<Statistics> {
     };
     Ok(Statistics {
         module: policy.display().to_string(),
+        module_bytes: std::fs::metadata(policy).map_or(0, |m| m.len() as usize),
+        allowed: first.allowed,
+        host_calls_per_evaluation: calls as f64 / times.len() as f64,
         load_ms: evaluation.module.load_time.as_secs_f64() * 1e3,
         min_us: at(0.0),
         median_us: at(0.5),

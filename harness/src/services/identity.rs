@@ -183,3 +183,97 @@ impl VerificationConstraint for IdentityConstraint {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_end_with_a_slash_so_lookalike_owners_do_not_match() {
+        let wanted = IdentityMatch::Prefix {
+            issuer: GITHUB_ISSUER.into(),
+            prefix: normalise_prefix("https://github.com/org"),
+        };
+        let cases = [
+            (
+                "https://github.com/org/app/.github/workflows/r.yml@refs/heads/main",
+                true,
+            ),
+            (
+                "https://github.com/org-evil/app/.github/workflows/r.yml@refs/heads/main",
+                false,
+            ),
+            ("https://github.com/organisation/app", false),
+        ];
+        for (subject, expected) in cases {
+            let subject = CertificateSubject::Uri(subject.into());
+            assert_eq!(
+                wanted.matches(Some(GITHUB_ISSUER), &subject, None),
+                expected,
+                "{subject:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn github_identities_need_the_issuer_a_uri_and_the_repository_extension() {
+        let uri = CertificateSubject::Uri(
+            "https://github.com/org/app/.github/workflows/r.yml@refs/heads/main".into(),
+        );
+        let email = CertificateSubject::Email("a@b.c".into());
+        let owner_only = IdentityMatch::Github {
+            owner: "org".into(),
+            repo: None,
+        };
+        let with_repo = IdentityMatch::Github {
+            owner: "org".into(),
+            repo: Some("app".into()),
+        };
+        let cases = [
+            (
+                &owner_only,
+                Some(GITHUB_ISSUER),
+                &uri,
+                Some("org/app"),
+                true,
+            ),
+            (&with_repo, Some(GITHUB_ISSUER), &uri, Some("org/app"), true),
+            (
+                &with_repo,
+                Some(GITHUB_ISSUER),
+                &uri,
+                Some("org/other"),
+                false,
+            ),
+            (
+                &owner_only,
+                Some(GITHUB_ISSUER),
+                &uri,
+                Some("org-evil/app"),
+                false,
+            ),
+            (
+                &owner_only,
+                Some("https://accounts.google.com"),
+                &uri,
+                Some("org/app"),
+                false,
+            ),
+            (
+                &owner_only,
+                Some(GITHUB_ISSUER),
+                &email,
+                Some("org/app"),
+                false,
+            ),
+            (&owner_only, Some(GITHUB_ISSUER), &uri, None, false),
+        ];
+        for (wanted, issuer, subject, repository, expected) in cases {
+            assert_eq!(
+                wanted.matches(issuer, subject, repository),
+                expected,
+                "{wanted:?} {issuer:?} {subject:?} {repository:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make bench`: the policy's cost per admission over the scenarios of bench/scenarios (replayed
+# host answers, so only the policy and the waPC round trips are measured) and the verification
+# cost against a real registry with lab signatures. Writes bench/results.json, prints a table.
+#   COMPARE=other.wasm make bench   adds a second module and the ratio per scenario
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+harness=${HARNESS:-$root/target/debug/harness}
+policy=${POLICY:-$root/policy.wasm}
+runs=${RUNS:-200}
+out=$root/bench/results.json
+work=$(mktemp -d)
+trap '"$root/scripts/registry.sh" stop "$work/registry" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+compare=()
+[ -n "${COMPARE:-}" ] && compare=(--compare "$COMPARE")
+
+rows=()
+for dir in "$root"/bench/scenarios/*/; do
+  name=$(basename "$dir")
+  row=$("$harness" bench --json --runs "$runs" "${compare[@]}" \
+    --request-path "$dir/request.json" --settings-path "$dir/settings.json" \
+    --replay-host-capabilities-interactions "$dir/session.yml" "$policy")
+  rows+=("$(jq -c --arg s "$name" --argjson e "$(cat "$dir/expect.json")" \
+    '{scenario: $s, expected_host_calls: $e.host_calls, results: .}' <<< "$row")")
+done
+
+# Real registry: verification per signature kind, cold (no cache) and warm (cached).
+registry=$("$root/scripts/registry.sh" start "$work/registry")
+"$harness" lab --registry "$registry" --out "$work/lab" > /dev/null
+pod() {
+  jq -n --arg image "$1" '{uid: "bench", kind: {group: "", version: "v1", kind: "Pod"},
+    resource: {group: "", version: "v1", resource: "pods"}, name: "bench", namespace: "default",
+    operation: "CREATE", object: {metadata: {name: "bench"}, spec: {containers: [{name: "app", image: $image}]}}}'
+}
+for kind in pubKeys keyless certificates; do
+  case $kind in
+    pubKeys) image=key-signed
+      jq -n --rawfile k "$work/lab/key-a.pub" '{signatures: [{image: "*", pubKeys: [$k]}]}' ;;
+    keyless) image=keyless-github
+      jq -n '{signatures: [{image: "*", githubActions: {owner: "org", repo: "app"}}]}' ;;
+    certificates) image=cert-bundle
+      jq -n --rawfile c "$work/lab/leaf.pem" '{signatures: [{image: "*", certificates: [$c], requireRekorBundle: true}]}' ;;
+  esac > "$work/settings.json"
+  pod "$(jq -r --arg n "$image" '.images[$n].ref' "$work/lab/lab.json")" > "$work/request.json"
+  for cache in cold warm; do
+    ttl=$([ $cache = cold ] && echo 0 || echo 600)
+    row=$("$harness" bench --json --runs 20 --cache-ttl "$ttl" \
+      --request-path "$work/request.json" --settings-path "$work/settings.json" \
+      --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$policy")
+    rows+=("$(jq -c --arg s "registry-$kind-$cache" '{scenario: $s, expected_host_calls: 1, results: .}' <<< "$row")")
+  done
+done
+
+printf '%s\n' "${rows[@]}" | jq -s --arg machine "$(nproc) cores, $(uname -m), $(date -u +%F)" \
+  '{machine: $machine, scenarios: .}' > "$out"
+
+jq -r '
+  ["scenario", "module", "allowed", "host calls", "median µs", "p99 µs", "load ms", "bytes"],
+  (.scenarios[] | .scenario as $s | .expected_host_calls as $e | .results[] |
+    [$s, (.module | split("/") | last), .allowed, "\(.host_calls_per_evaluation)/\($e)",
+     (.median_us | floor), (.p99_us | floor), (.load_ms | floor), .module_bytes])
+  | @tsv' "$out" | column -t -s $'\t'
+if [ ${#compare[@]} -gt 0 ]; then
+  echo
+  jq -r '.scenarios[] | select(.results | length == 2) |
+    "\(.scenario): median ratio \((.results[1].median_us / .results[0].median_us) * 100 | floor / 100)"' "$out"
+fi
+# Every scenario must ask exactly its distinct (image, rule) pairs.
+jq -e '[.scenarios[] | select(.scenario | startswith("registry") | not) | .results[] as $r
+        | select($r.host_calls_per_evaluation != .expected_host_calls)] | length == 0' "$out" > /dev/null \
+  || { echo "host call counts differ from the distinct (image, rule) pairs" >&2; exit 1; }
+echo "results: $out"

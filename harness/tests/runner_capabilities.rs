@@ -1,0 +1,98 @@
+//! The runner with a hand-written waPC guest (fixtures/echo-policy.wat) that makes one host call
+//! per operation and echoes the answer: what the guest receives for success and each error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::capabilities::{self, CapabilityServices, Routed};
+use harness::runtime::{HostCall, PolicyModule};
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use serde_json::{Value, json};
+
+/// Answers like a registry that knows one image.
+struct FakeServices;
+
+impl CapabilityServices for FakeServices {
+    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<Value, String> {
+        match serde_json::to_value(&input).map_err(|e| e.to_string())?["image"].as_str() {
+            Some("reg/signed:1") => Ok(json!({"is_trusted": true, "digest": "sha256:aa"})),
+            Some(image) => Err(format!("no signatures found for image: {image}")),
+            None => Err("no image".into()),
+        }
+    }
+    fn manifest_digest(&self, image: &str) -> Result<Value, String> {
+        Ok(json!({"digest": format!("sha256:digest-of-{image}")}))
+    }
+    fn oci_manifest(&self, _image: &str) -> Result<Value, String> {
+        Err("not used".into())
+    }
+    fn oci_manifest_config(&self, _image: &str) -> Result<Value, String> {
+        Err("not used".into())
+    }
+    fn is_certificate_trusted(
+        &self,
+        request: CertificateVerificationRequest,
+    ) -> Result<Value, String> {
+        Ok(json!({"trusted": request.cert_chain.is_some(), "reason": ""}))
+    }
+}
+
+fn load(timeout: Duration) -> PolicyModule {
+    let wat = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/echo-policy.wat"
+    ))
+    .unwrap();
+    let wasm = wat::parse_str(&wat).unwrap();
+    let host_call: Arc<HostCall> = Arc::new(
+        |binding: &str, namespace: &str, operation: &str, payload: &[u8]| match capabilities::route(
+            binding, namespace, operation, payload,
+        )? {
+            Routed::Log(_) => Ok(Vec::new()),
+            Routed::Request(request) => capabilities::serve(&FakeServices, request),
+        },
+    );
+    PolicyModule::load(&wasm, timeout, host_call).unwrap()
+}
+
+#[test]
+fn the_guest_receives_what_the_host_answers() {
+    let module = load(Duration::from_secs(5));
+    let verify = |image: &str| {
+        json!({"type": "SigstorePubKeyVerify", "image": image, "pub_keys": ["k"], "annotations": null}).to_string()
+    };
+    let cases: Vec<(&str, String, Result<&str, &str>)> = vec![
+        ("v", verify("reg/signed:1"), Ok(r#"{"digest":"sha256:aa","is_trusted":true}"#)),
+        ("v", verify("reg/unsigned:1"), Err("no signatures found for image: reg/unsigned:1")),
+        ("v", r#"{"type":"SigstoreNoSuchVerify","image":"x"}"#.into(), Err("unknown variant `SigstoreNoSuchVerify`")),
+        ("v", "not json".into(), Err("expected ident")),
+        ("d", r#""reg/app:1""#.into(), Ok(r#"{"digest":"sha256:digest-of-reg/app:1"}"#)),
+        ("t", r#"{"cert":{"encoding":"Pem","data":[45]},"cert_chain":[{"encoding":"Pem","data":[45]}],"not_after":null}"#.into(), Ok(r#"{"reason":"","trusted":true}"#)),
+        ("n", "{}".into(), Err("unknown namespace: nowhere")),
+        ("b", "{}".into(), Err("unknown binding: other")),
+    ];
+    for (operation, payload, expected) in cases {
+        let answer = module.call(operation, payload.as_bytes());
+        match (expected, answer) {
+            (Ok(text), Ok(bytes)) => {
+                let got: Value = serde_json::from_slice(&bytes).unwrap();
+                let want: Value = serde_json::from_str(text).unwrap();
+                assert_eq!(got, want, "{operation} {payload}");
+            }
+            (Err(text), Err(error)) => assert!(
+                error.to_string().contains(text),
+                "{operation} {payload}: {error}"
+            ),
+            (expected, got) => panic!("{operation} {payload}: expected {expected:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_guest_that_never_returns_is_stopped_by_the_timeout() {
+    let module = load(Duration::from_millis(500));
+    // Without epoch interruption this call would never return.
+    let answer = module.call("l", b"");
+    assert!(answer.is_err(), "the loop must be interrupted");
+}
