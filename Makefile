@@ -13,7 +13,7 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible
-.PHONY: all test unit-tests e2e-tests harness demo bench fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all test unit-tests e2e-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
@@ -60,6 +60,10 @@ e2e-tests: policy.wasm harness
 # Policy cost per admission (replayed host answers) and real-registry verification cost.
 bench: policy.wasm harness
 	bench/run.sh
+
+# The module with its Kubewarden metadata embedded, ready for `harness push` / `kwctl push`.
+annotated-policy.wasm: policy.wasm harness
+	target/debug/harness annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 # Sign one image in a throw-away registry and evaluate a signed and an unsigned Pod.
 demo: policy.wasm harness

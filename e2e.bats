@@ -387,6 +387,53 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   [[ "$output" == *'field "keylessPrefix[0].urlPrefix": "github.com/org" is not an absolute URL'* ]]
 }
 
+# --- distribution ---------------------------------------------------------------------------
+
+@test "annotate, push, pull and run from the registry give the local verdicts" {
+  "$HARNESS" annotate -m "$ROOT/metadata.yml" -u "$ROOT/README.md" -o "$BATS_TEST_TMPDIR/annotated.wasm" "$POLICY"
+  run "$HARNESS" inspect "$BATS_TEST_TMPDIR/annotated.wasm"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"protocolVersion: v1"* ]]
+  [[ "$output" == *"io.kubewarden.policy.title: sigpin"* ]]
+  run "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "Policy successfully pushed: $REGISTRY/policies/sigpin@sha256:"* ]]
+  "$HARNESS" pull --sources-path "$LAB/sources.yaml" -o "$BATS_TEST_TMPDIR/pulled.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
+  cmp "$BATS_TEST_TMPDIR/pulled.wasm" "$BATS_TEST_TMPDIR/annotated.wasm"
+  pubkey_rule
+  local name local_output
+  for name in key-signed unsigned; do
+    request Pod "$(image "$name")"
+    evaluate
+    local_output=$output
+    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+      --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$local_output" ]
+  done
+}
+
+@test "--verify-key refuses an unsigned or wrongly signed policy and runs a signed one" {
+  "$HARNESS" annotate -m "$ROOT/metadata.yml" -o "$BATS_TEST_TMPDIR/annotated.wasm" "$POLICY"
+  "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
+  request Pod "$(image key-signed)"; pubkey_rule
+  verified_run() {
+    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+      --sources-path "$LAB/sources.yaml" --verify-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
+  }
+  verified_run key-a.pub
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"refusing to run registry://$REGISTRY/policies/sigpin:signed: its signature does not verify"*"no signatures found"* ]]
+  "$HARNESS" sign --registry "$REGISTRY" --signer attacker policies/sigpin:signed
+  verified_run key-a.pub
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"refusing to run"*"missing signatures"* ]]
+  "$HARNESS" sign --registry "$REGISTRY" --signer signer-a policies/sigpin:signed
+  verified_run key-a.pub
+  [ "$status" -eq 0 ]
+  assert_pinned key-signed /spec/containers/0/image
+}
+
 # --- faults (keep last: stops the registry) -------------------------------------------------
 
 @test "a registry that is down: rejected with the cause (fail closed)" {

@@ -3,6 +3,7 @@
 //! and carries an offline signing lab for end-to-end tests.
 
 pub mod capabilities;
+pub mod distribution;
 pub mod lab;
 pub mod record;
 pub mod response;

@@ -11,10 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
 use harness::capabilities::{self, CapabilityServices, Routed};
+use harness::distribution;
 use harness::record::{Recorder, Replayer};
 use harness::response::AdmissionResponse;
 use harness::runtime::{HostCall, PolicyModule};
-use harness::services::{KeylessBinding, Services, ServicesConfig};
+use harness::services::{KeylessBinding, Services, ServicesConfig, Sources};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +36,45 @@ enum Command {
     Bench(BenchArgs),
     /// Build the offline signing lab in a registry (keys, CAs, images, signatures).
     Lab(harness::lab::LabArgs),
+    /// Sign an artefact in a test registry with a lab key (cosign format).
+    Sign(harness::lab::SignArgs),
+    /// Embed metadata.yml into the module, as `kwctl annotate` does.
+    Annotate(AnnotateArgs),
+    /// Print the metadata embedded in a module.
+    Inspect {
+        /// An annotated module.
+        policy: PathBuf,
+    },
+    /// Push an annotated module as a Kubewarden OCI artefact (registry://HOST/REPO:TAG).
+    Push {
+        /// kwctl-format sources.yaml (plain HTTP for `insecure_sources`).
+        #[arg(long)]
+        sources_path: Option<PathBuf>,
+        policy: PathBuf,
+        uri: String,
+    },
+    /// Fetch a policy artefact's module (registry://HOST/REPO:TAG) into a file.
+    Pull {
+        #[arg(long)]
+        sources_path: Option<PathBuf>,
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        uri: String,
+    },
+}
+
+#[derive(Args)]
+struct AnnotateArgs {
+    /// metadata.yml
+    #[arg(long, short = 'm')]
+    metadata_path: PathBuf,
+    /// A usage text (README) stored as io.kubewarden.policy.usage.
+    #[arg(long, short = 'u')]
+    usage_path: Option<PathBuf>,
+    #[arg(long, short = 'o')]
+    output_path: PathBuf,
+    /// The raw module (annotating an annotated module would add a second section).
+    policy: PathBuf,
 }
 
 #[derive(Args, Clone)]
@@ -67,8 +107,12 @@ struct RunArgs {
     /// Answer host capability calls from this recorded session instead of the network.
     #[arg(long)]
     replay_host_capabilities_interactions: Option<PathBuf>,
-    /// The policy module (wasm).
-    policy: PathBuf,
+    /// For a registry:// policy: refuse to run it unless its cosign signature verifies with
+    /// this public key (PEM); the verified digest is what runs.
+    #[arg(long)]
+    verify_key: Option<PathBuf>,
+    /// The policy: a wasm file, or registry://HOST/REPO:TAG.
+    policy: String,
 }
 
 #[derive(Args)]
@@ -186,9 +230,8 @@ struct Evaluation {
 }
 
 impl Evaluation {
-    fn prepare(args: &RunArgs, policy: &Path, host: Arc<Host>) -> anyhow::Result<Self> {
-        let bytes =
-            std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
+    fn prepare(args: &RunArgs, policy: &str, host: Arc<Host>) -> anyhow::Result<Self> {
+        let bytes = policy_bytes(args, policy)?;
         let host_call: Arc<HostCall> =
             Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
         let module = PolicyModule::load(&bytes, Duration::from_secs(args.timeout), host_call)?;
@@ -244,6 +287,80 @@ impl Evaluation {
     }
 }
 
+fn sources(path: Option<&Path>) -> anyhow::Result<Sources> {
+    Ok(match path {
+        Some(path) => Sources::load(path)?,
+        None => Sources::default(),
+    })
+}
+
+/// The module bytes: a file, or a registry artefact (signature-checked with --verify-key).
+fn policy_bytes(args: &RunArgs, policy: &str) -> anyhow::Result<Vec<u8>> {
+    let Some(bare) = policy.strip_prefix("registry://") else {
+        if args.verify_key.is_some() {
+            bail!("--verify-key applies to registry:// policies only");
+        }
+        return std::fs::read(policy).with_context(|| format!("reading {policy}"));
+    };
+    let sources = sources(args.sources_path.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut reference = distribution::registry_reference(policy)?;
+    if let Some(key_path) = &args.verify_key {
+        let key = std::fs::read_to_string(key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?;
+        let services = Services::new(ServicesConfig {
+            sources_path: args.sources_path.clone(),
+            ..ServicesConfig::default()
+        })?;
+        let input = serde_json::from_value(serde_json::json!({
+            "type": "SigstorePubKeyVerify", "image": bare, "pub_keys": [key], "annotations": null
+        }))?;
+        let verified = services.verify(input).map_err(|e| {
+            anyhow::anyhow!(
+                "refusing to run {policy}: its signature does not verify with {}: {e}",
+                key_path.display()
+            )
+        })?;
+        let digest = verified["digest"]
+            .as_str()
+            .context("verification without digest")?;
+        reference = format!(
+            "{}/{}@{digest}",
+            reference.registry(),
+            reference.repository()
+        )
+        .parse()?;
+    }
+    Ok(runtime.block_on(distribution::pull(sources.oci_config(), &reference))?)
+}
+
+fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
+    let module = std::fs::read(&args.policy)
+        .with_context(|| format!("reading {}", args.policy.display()))?;
+    let text = std::fs::read_to_string(&args.metadata_path)
+        .with_context(|| format!("reading {}", args.metadata_path.display()))?;
+    let usage = args
+        .usage_path
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+        })
+        .transpose()?;
+    let mut metadata = distribution::Metadata::from_yaml(&text)?.with_usage(usage);
+    // As kwctl: ask the module itself which protocol it speaks.
+    let no_host: Arc<HostCall> =
+        Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("no host during annotate".to_string()));
+    let loaded = PolicyModule::load(&module, Duration::from_secs(10), no_host)?;
+    let version: String = serde_json::from_slice(&loaded.call("protocol_version", b"")?)?;
+    metadata.protocol_version = Some(version);
+    let annotated = distribution::annotate(&module, &metadata)?;
+    std::fs::write(&args.output_path, annotated)
+        .with_context(|| format!("writing {}", args.output_path.display()))?;
+    Ok(())
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let host = Arc::new(Host::new(&args, false)?);
     let evaluation = Evaluation::prepare(&args, &args.policy, host.clone())?;
@@ -271,7 +388,7 @@ struct Statistics {
     runs: usize,
 }
 
-fn measure(args: &BenchArgs, policy: &Path) -> anyhow::Result<Statistics> {
+fn measure(args: &BenchArgs, policy: &str) -> anyhow::Result<Statistics> {
     let host = Arc::new(Host::new(&args.run, true)?);
     let evaluation = Evaluation::prepare(&args.run, policy, host.clone())?;
     evaluation.validate_settings()?;
@@ -290,7 +407,7 @@ fn measure(args: &BenchArgs, policy: &Path) -> anyhow::Result<Statistics> {
         times.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
     };
     Ok(Statistics {
-        module: policy.display().to_string(),
+        module: policy.to_string(),
         module_bytes: std::fs::metadata(policy).map_or(0, |m| m.len() as usize),
         allowed: first.allowed,
         host_calls_per_evaluation: calls as f64 / times.len() as f64,
@@ -308,8 +425,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let mut rows = vec![measure(&args, &args.run.policy)?];
     if let Some(other) = &args.compare {
-        // A replay file is consumed in order: each module replays it from the start.
-        rows.push(measure(&args, other)?);
+        rows.push(measure(&args, &other.display().to_string())?);
     }
     if args.json {
         println!("{}", serde_json::to_string(&rows)?);
@@ -338,11 +454,53 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn inspect(policy: &Path) -> anyhow::Result<()> {
+    let module = std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
+    let metadata = distribution::read_metadata(&module)?;
+    print!("{}", serde_yaml::to_string(&metadata)?);
+    Ok(())
+}
+
+fn push(sources_path: Option<&Path>, policy: &Path, uri: &str) -> anyhow::Result<()> {
+    let module = std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
+    let config = sources(sources_path)?.oci_config();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let pushed = runtime.block_on(distribution::push(config, &module, uri))?;
+    println!("Policy successfully pushed: {pushed}");
+    Ok(())
+}
+
+fn pull(sources_path: Option<&Path>, output: &Path, uri: &str) -> anyhow::Result<()> {
+    let config = sources(sources_path)?.oci_config();
+    let reference = distribution::registry_reference(uri)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let module = runtime.block_on(distribution::pull(config, &reference))?;
+    std::fs::write(output, module).with_context(|| format!("writing {}", output.display()))?;
+    Ok(())
+}
+
 fn main() {
     let outcome = match Cli::parse().command {
         Command::Run(args) => run(args),
         Command::Bench(args) => bench(args),
         Command::Lab(args) => harness::lab::run(args),
+        Command::Sign(args) => harness::lab::sign(args),
+        Command::Annotate(args) => annotate(args),
+        Command::Inspect { policy } => inspect(&policy),
+        Command::Push {
+            sources_path,
+            policy,
+            uri,
+        } => push(sources_path.as_deref(), &policy, &uri),
+        Command::Pull {
+            sources_path,
+            output,
+            uri,
+        } => pull(sources_path.as_deref(), &output, &uri),
     };
     if let Err(error) = outcome {
         eprintln!("Error: {error:#}");

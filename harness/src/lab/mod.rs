@@ -43,6 +43,51 @@ pub struct LabArgs {
     pub seed: u64,
 }
 
+/// `harness sign`: sign an artefact already in the registry with a lab key, cosign-style.
+#[derive(clap::Args, Debug)]
+pub struct SignArgs {
+    /// Registry holding the artefact, `127.0.0.1:PORT` (plain HTTP).
+    #[arg(long)]
+    pub registry: String,
+    /// Seed of the lab's keys (as given to `harness lab`).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Which lab key signs: `signer-a`, `signer-b` or `attacker`.
+    #[arg(long, default_value = "signer-a")]
+    pub signer: String,
+    /// `REPOSITORY:TAG` inside the registry.
+    pub target: String,
+}
+
+pub fn sign(args: SignArgs) -> anyhow::Result<()> {
+    let (repository, tag) = args
+        .target
+        .rsplit_once(':')
+        .context("the target must be REPOSITORY:TAG")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let pusher = Pusher::new(&args.registry);
+        let digest = pusher.digest_of_tag(repository, tag).await?;
+        let key = LabKey::derive(args.seed, &args.signer)?;
+        let body = payload(
+            &format!("{}/{repository}", args.registry),
+            &digest,
+            &BTreeMap::new(),
+        );
+        let signature = key.sign_base64(&body);
+        pusher
+            .signatures(repository, &digest, &[SignatureLayer::new(body, signature)])
+            .await?;
+        println!(
+            "signed {}/{repository}@{digest} with {}",
+            args.registry, args.signer
+        );
+        anyhow::Ok(())
+    })
+}
+
 pub fn run(args: LabArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

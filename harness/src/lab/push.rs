@@ -48,6 +48,14 @@ impl Pusher {
         Ok(json!({"digest": digest, "size": bytes.len()}))
     }
 
+    pub async fn digest_of_tag(&self, repository: &str, tag: &str) -> anyhow::Result<String> {
+        let reference = self.reference(repository, tag)?;
+        Ok(self
+            .client
+            .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+            .await?)
+    }
+
     /// Push a manifest under `tag`; returns its digest.
     pub async fn manifest(
         &self,
