@@ -133,7 +133,9 @@ assert_rejected() { # assert_rejected TEXT...: rejected and the message contains
 
 # --- keyless --------------------------------------------------------------------------------
 
-keyless_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keyless\": [{\"issuer\": \"$1\", \"subject\": \"$2\"}]}]}"; }
+# Keyless rules trust the lab's Fulcio for the policy's own binding check (keylessTrustRoot).
+trust_root() { echo "\"keylessTrustRoot\": {\"fulcioChain\": [$(pem fulcio-intermediate.pem), $(pem fulcio-root.pem)]}"; }
+keyless_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"keyless\": [{\"issuer\": \"$1\", \"subject\": \"$2\"}]}]}"; }
 
 @test "keyless: the right issuer and subject are accepted" {
   request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example alice@lab.example
@@ -160,7 +162,7 @@ keyless_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keyless\": [{\
   assert_rejected "keyless verification needs a Sigstore trust root"
 }
 
-prefix_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keylessPrefix\": [{\"issuer\": \"https://token.actions.githubusercontent.com\", \"urlPrefix\": \"$1\"}]}]}"; }
+prefix_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"keylessPrefix\": [{\"issuer\": \"https://token.actions.githubusercontent.com\", \"urlPrefix\": \"$1\"}]}]}"; }
 
 @test "keylessPrefix: a subject under the prefix is accepted" {
   request Pod "$(image keyless-github)"; prefix_rule https://github.com/org
@@ -174,7 +176,7 @@ prefix_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"keylessPrefix\"
   assert_rejected "rule #0 (keylessPrefix) failed" "subject prefix: https://github.com/org/"
 }
 
-github_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"githubActions\": $1}]}"; }
+github_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"githubActions\": $1}]}"; }
 
 @test "githubActions: the right owner and repository are accepted" {
   request Pod "$(image keyless-github)"; github_rule '{"owner": "org", "repo": "app"}'
@@ -215,12 +217,43 @@ github_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"githubActions\"
   assert_rejected "rule #0 (keyless) failed"
 }
 
-@test "transplant: the engine-compatible mode reproduces the engine's weakness" {
+@test "engine mode + bindKeyless false: the engine's weakness is real (transplant admitted)" {
   request Pod "$(image transplant-attacker)"
-  settings '{"signatures": [{"image": "*", "keylessPrefix": [{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/org/"}]}]}'
+  settings '{"bindKeyless": false, "signatures": [{"image": "*", "keylessPrefix": [{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/org/"}]}]}'
   evaluate --keyless-binding engine
   [ "$status" -eq 0 ]
   [ "$(allowed)" = true ]
+}
+
+@test "engine mode: the policy's binding rejects the transplant under keylessPrefix" {
+  request Pod "$(image transplant-attacker)"; prefix_rule https://github.com/org
+  evaluate --keyless-binding engine
+  assert_rejected "rule #0 (keylessPrefix) failed: identity found only on a signature its certificate did not make"
+}
+
+@test "engine mode: the policy's binding rejects the garbage-signature transplant under githubActions" {
+  request Pod "$(image transplant-garbage)"; github_rule '{"owner": "org", "repo": "app"}'
+  evaluate --keyless-binding engine
+  assert_rejected "rule #0 (githubActions) failed: identity found only on a signature its certificate did not make"
+}
+
+@test "engine mode: the policy's binding rejects the transplant under keyless exact" {
+  request Pod "$(image transplant-attacker)"
+  keyless_rule https://token.actions.githubusercontent.com "$(jq -r .identities.github_subject "$LAB/lab.json")"
+  evaluate --keyless-binding engine
+  assert_rejected "rule #0 (keyless) failed: identity found only on a signature its certificate did not make"
+}
+
+@test "engine mode: genuine keyless signatures of every kind are still accepted" {
+  request Pod "$(image keyless-github)"; github_rule '{"owner": "org", "repo": "app"}'
+  evaluate --keyless-binding engine
+  assert_pinned keyless-github /spec/containers/0/image
+  prefix_rule https://github.com/org
+  evaluate --keyless-binding engine
+  assert_pinned keyless-github /spec/containers/0/image
+  request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example alice@lab.example
+  evaluate --keyless-binding engine
+  assert_pinned keyless-email /spec/containers/0/image
 }
 
 # --- certificates ---------------------------------------------------------------------------

@@ -70,11 +70,40 @@ impl<'h> HostApi<'h> {
         Ok(answer.digest)
     }
 
-    /// `crypto/v1/is_certificate_trusted` of a PEM certificate against a chain (root last).
+    /// `oci/v1/manifest_digest`: the digest the registry reports for `image` now.
+    pub fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        #[derive(Deserialize)]
+        struct DigestAnswer {
+            digest: String,
+        }
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        let answer = self
+            .host
+            .call("oci", "v1/manifest_digest", &payload)
+            .map_err(|e| clean_reason(&e))?;
+        serde_json::from_slice::<DigestAnswer>(&answer)
+            .map(|a| a.digest)
+            .map_err(|e| format!("the host answered an unreadable manifest digest: {e}"))
+    }
+
+    /// `oci/v1/oci_manifest`: the manifest of `image` as the registry serves it.
+    pub fn oci_manifest(&self, image: &str) -> Result<serde_json::Value, String> {
+        let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+        let answer = self
+            .host
+            .call("oci", "v1/oci_manifest", &payload)
+            .map_err(|e| clean_reason(&e))?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| format!("the host answered an unreadable manifest: {e}"))
+    }
+
+    /// `crypto/v1/is_certificate_trusted` of a PEM certificate against a chain (root last),
+    /// at `not_after` (RFC 3339) or now.
     pub fn is_certificate_trusted(
         &self,
         certificate: &str,
         chain: &[String],
+        not_after: Option<String>,
     ) -> Result<CertificateTrust, String> {
         let pem = |text: &str| Certificate {
             encoding: CertificateEncoding::Pem,
@@ -83,7 +112,7 @@ impl<'h> HostApi<'h> {
         let request = CertificateVerificationRequest {
             cert: pem(certificate),
             cert_chain: Some(chain.iter().map(|c| pem(c)).collect()),
-            not_after: None,
+            not_after,
         };
         let payload = serde_json::to_vec(&request)
             .map_err(|e| format!("cannot encode the certificate request: {e}"))?;

@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod binding;
 pub mod host;
 pub mod matching;
 pub mod plan;
@@ -21,6 +22,7 @@ pub mod reference;
 pub mod settings;
 pub mod verdict;
 pub mod workload;
+pub mod x509;
 
 #[cfg(target_arch = "wasm32")]
 mod wapc;
@@ -31,6 +33,7 @@ use serde_json::Value;
 
 use std::collections::BTreeSet;
 
+use binding::Binder;
 use host::{Host, HostApi};
 use plan::PlanContext;
 use verdict::{Decision, Verdict};
@@ -100,7 +103,9 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         unchanged: &unchanged,
     };
     let plan = plan::plan(&settings.rules, &workload.sites, &context);
-    let outcomes = verdict::run_checks(&plan, &HostApi::new(host));
+    let api = HostApi::new(host);
+    let binder = Binder::new(&api, &settings.fulcio_chain);
+    let outcomes = verdict::run_checks(&plan, &api, settings.bind_keyless.then_some(&binder));
     let pin = settings.modify_images_with_digest && (settings.pin_workloads || workload.is_pod);
     let Decision { verdict, warnings } = verdict::decide(&workload, &plan, &outcomes, pin);
     let mut response = match verdict {

@@ -5,6 +5,9 @@
 
 use serde_json::Value;
 
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+
+use crate::binding::Binder;
 use crate::host::HostApi;
 use crate::plan::{Plan, PlannedCheck, SitePlan};
 use crate::reference::is_valid_digest;
@@ -17,23 +20,37 @@ pub const MAX_REPORTED_FAILURES: usize = 20;
 /// The outcome of one (image, rule) check: the verified digest or why not.
 pub type CheckOutcome = Result<String, String>;
 
-/// Ask the host every question of the plan, once each.
-pub fn run_checks(plan: &Plan<'_>, api: &HostApi<'_>) -> Vec<CheckOutcome> {
+/// Ask the host every question of the plan, once each. With a `binder`, every keyless
+/// identity the host accepts must also be proven to have signed the digest.
+pub fn run_checks(
+    plan: &Plan<'_>,
+    api: &HostApi<'_>,
+    binder: Option<&Binder<'_>>,
+) -> Vec<CheckOutcome> {
+    let asker = Asker { api, binder };
     plan.checks
         .iter()
-        .map(|check| run_check(check, api))
+        .map(|check| run_check(check, &asker))
         .collect()
 }
 
-/// One signer's answer: the digest it verified, checked for shape.
-fn ask(
-    api: &HostApi<'_>,
-    request: &kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2,
-) -> CheckOutcome {
-    let digest = api.verify(request)?;
-    match is_valid_digest(&digest) {
-        true => Ok(digest),
-        false => Err(format!("the host returned a malformed digest {digest:?}")),
+struct Asker<'a> {
+    api: &'a HostApi<'a>,
+    binder: Option<&'a Binder<'a>>,
+}
+
+impl Asker<'_> {
+    /// One signer's answer: the digest it verified, checked for shape and, for keyless
+    /// identities, bound to the signature.
+    fn ask(&self, request: &SigstoreVerificationInputV2) -> CheckOutcome {
+        let digest = self.api.verify(request)?;
+        if !is_valid_digest(&digest) {
+            return Err(format!("the host returned a malformed digest {digest:?}"));
+        }
+        if let Some(binder) = self.binder {
+            binder.bind(request, &digest)?;
+        }
+        Ok(digest)
     }
 }
 
@@ -53,7 +70,7 @@ fn agreed_digest<'a>(digests: impl IntoIterator<Item = (String, &'a str)>) -> Ch
     agreed.ok_or_else(|| "the rule produced no verification request".to_string())
 }
 
-fn run_check(check: &PlannedCheck<'_>, api: &HostApi<'_>) -> CheckOutcome {
+fn run_check(check: &PlannedCheck<'_>, asker: &Asker<'_>) -> CheckOutcome {
     let rule = check.rule;
     if rule.require_digest && !check.has_digest {
         return Err(
@@ -67,7 +84,7 @@ fn run_check(check: &PlannedCheck<'_>, api: &HostApi<'_>) -> CheckOutcome {
         let several = requests.len() > 1;
         let mut digests = Vec::with_capacity(requests.len());
         for (i, request) in requests.iter().enumerate() {
-            let digest = ask(api, request).map_err(|reason| match several {
+            let digest = asker.ask(request).map_err(|reason| match several {
                 true => format!("{}: {reason}", label(i)),
                 false => reason,
             })?;
@@ -75,7 +92,7 @@ fn run_check(check: &PlannedCheck<'_>, api: &HostApi<'_>) -> CheckOutcome {
         }
         return agreed_digest(digests.iter().map(|(l, d)| (l.clone(), d.as_str())));
     };
-    let answers: Vec<CheckOutcome> = requests.iter().map(|r| ask(api, r)).collect();
+    let answers: Vec<CheckOutcome> = requests.iter().map(|r| asker.ask(r)).collect();
     let verified: Vec<(String, &str)> = answers
         .iter()
         .enumerate()

@@ -123,7 +123,16 @@ fn host_capabilities_are_exactly_what_the_policy_calls() {
         for rule in settings["signatures"].as_array_mut().unwrap() {
             rule["image"] = json!("*");
         }
-        let host = FakeHost::new().trust(Ok(json!({"trusted": true})));
+        // A host that verifies everything and whose signatures carry a GitHub identity, so
+        // that keyless binding asks its questions too.
+        let host = FakeHost::new()
+            .trust(Ok(json!({"trusted": true})))
+            .verify_any(|_| verified(DIGEST_1))
+            .manifest_digest(Ok(json!({"digest": DIGEST_1})))
+            .manifest(
+                "*",
+                Ok(signature_manifest(&["github-leaf.pem"], 1_700_000_000)),
+            );
         sigpin::validate_settings(&serde_json::to_vec(&settings).unwrap(), &host);
         for request in &requests {
             let request: Value =

@@ -36,6 +36,7 @@ fn upstream_settings_files_validate() {
         "upstream-keyless-prefix.yaml",
         "upstream-keyless-prefix-url_prefix.yaml",
         "upstream-github-actions.yaml",
+        "upstream-github-actions-annotations.yaml",
         "upstream-certificates.yaml",
     ];
     for file in files {

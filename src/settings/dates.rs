@@ -25,6 +25,27 @@ pub fn day_end_unix(date: &str) -> Option<i64> {
     Some((days_from_civil(year, month, day) + 1) * SECONDS_PER_DAY)
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of Unix seconds (the inverse of `days_from_civil`, same author).
+pub fn rfc3339_from_unix(seconds: i64) -> String {
+    let days = seconds.div_euclid(SECONDS_PER_DAY);
+    let of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
 fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -51,7 +72,20 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::day_end_unix;
+    use super::{day_end_unix, rfc3339_from_unix};
+
+    #[test]
+    fn timestamps() {
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_801_396_800, "2027-01-31T12:00:00Z"),
+            (1_835_481_599, "2028-02-29T23:59:59Z"),
+            (-1, "1969-12-31T23:59:59Z"),
+        ];
+        for (seconds, text) in cases {
+            assert_eq!(rfc3339_from_unix(seconds), text);
+        }
+    }
 
     #[test]
     fn dates() {

@@ -10,7 +10,7 @@ mod trust;
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use dates::day_end_unix;
+pub use dates::{day_end_unix, rfc3339_from_unix};
 pub use parse::parse_settings;
 pub use trust::check_certificate_chains;
 
@@ -22,6 +22,10 @@ pub struct Settings {
     /// `false`: on UPDATE, images already in `oldObject` are not verified again.
     pub reverify_unchanged_images: bool,
     pub exemptions: Vec<Exemption>,
+    /// Prove each keyless identity signed the image (see `binding`); on by default.
+    pub bind_keyless: bool,
+    /// Fulcio CA chain for that proof, intermediates first, root last.
+    pub fulcio_chain: Vec<String>,
     pub rules: Vec<Rule>,
 }
 
@@ -105,6 +109,14 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
+    /// Kinds whose identity comes from a Fulcio certificate.
+    pub fn is_keyless(self) -> bool {
+        matches!(
+            self,
+            CheckKind::Keyless | CheckKind::KeylessPrefix | CheckKind::GithubActions
+        )
+    }
+
     /// Kinds listing several signers, where `threshold` can ask for fewer than all of them.
     pub fn has_signer_list(self) -> bool {
         !matches!(self, CheckKind::GithubActions)

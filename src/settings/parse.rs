@@ -10,8 +10,10 @@ use super::{
     Check, CheckKind, KeylessIdentity, KeylessPrefix, Mode, Rule, Settings, SettingsError,
 };
 
-const TOP_LEVEL_KEYS: [&str; 6] = [
+const TOP_LEVEL_KEYS: [&str; 8] = [
     "signatures",
+    "bindKeyless",
+    "keylessTrustRoot",
     "modifyImagesWithDigest",
     "requireDigest",
     "pinWorkloads",
@@ -53,6 +55,8 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     let pin_workloads = flag("pinWorkloads", true)?;
     let reverify_unchanged_images = flag("reverifyUnchangedImages", true)?;
     let exemptions = parse_exemptions(top.get("exemptions"))?;
+    let bind_keyless = flag("bindKeyless", true)?;
+    let fulcio_chain = parse_fulcio_chain(top.get("keylessTrustRoot"))?;
     let rules = match top.get("signatures") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().collect(),
@@ -66,13 +70,92 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
         .enumerate()
         .map(|(index, rule)| RuleFields::new(index, rule)?.parse(require_digest))
         .collect::<Result<Vec<_>, _>>()?;
+    if bind_keyless {
+        refuse_unbindable_annotations(&rules)?;
+    }
     Ok(Settings {
         modify_images_with_digest,
         pin_workloads,
         reverify_unchanged_images,
         exemptions,
+        bind_keyless,
+        fulcio_chain,
         rules,
     })
+}
+
+/// The public-good Sigstore Fulcio chain, the default trust for keyless binding.
+const PUBLIC_GOOD_FULCIO: &str = include_str!("public_good_fulcio.pem");
+
+fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsError> {
+    let field = "keylessTrustRoot.fulcioChain";
+    let chain: Vec<String> = match value {
+        None | Some(Value::Null) => pem::parse_many(PUBLIC_GOOD_FULCIO)
+            .map_err(|e| SettingsError::top(field, format!("built-in chain: {e}")))?
+            .iter()
+            .map(pem::encode)
+            .collect(),
+        Some(Value::Object(root)) => {
+            if let Some(unknown) = root.keys().find(|k| k.as_str() != "fulcioChain") {
+                return Err(SettingsError::top(
+                    &format!("keylessTrustRoot.{unknown}"),
+                    "unknown field; expected fulcioChain",
+                ));
+            }
+            match root.get("fulcioChain") {
+                Some(Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| match item {
+                        Value::String(s) => Ok(s.clone()),
+                        _ => Err(SettingsError::top(
+                            &format!("{field}[{i}]"),
+                            "must be a string",
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => {
+                    return Err(SettingsError::top(
+                        field,
+                        "must be a non-empty list of PEM certificates",
+                    ));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(SettingsError::top(
+                "keylessTrustRoot",
+                "must be an object with fulcioChain",
+            ));
+        }
+    };
+    for (i, certificate) in chain.iter().enumerate() {
+        check_certificate(certificate).map_err(|problem| {
+            SettingsError::top(
+                &format!("{field}[{i}]"),
+                format!("not a PEM certificate: {problem}"),
+            )
+        })?;
+    }
+    Ok(chain)
+}
+
+/// The host checks a certificate rule's annotations on any signature layer (protocol doc §4.6
+/// point 3), so with binding on, signer annotations of keyless rules could come from a layer
+/// the identity never signed: refused rather than checked unsoundly.
+fn refuse_unbindable_annotations(rules: &[Rule]) -> Result<(), SettingsError> {
+    match rules
+        .iter()
+        .find(|rule| rule.check.kind().is_keyless() && rule.annotations.as_ref().is_some_and(|a| !a.is_empty()))
+    {
+        Some(rule) => Err(SettingsError {
+            rule: Some(rule.index),
+            kind: Some(rule.check.kind()),
+            field: Some("annotations".into()),
+            problem: "cannot be bound to the keyless signer on a Kubewarden host (the host checks annotations on any signature layer); remove them or set bindKeyless: false".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A list entry of a rule with its field path, e.g. `keyless[1]`.

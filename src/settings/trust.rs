@@ -16,7 +16,7 @@ pub fn check_certificate_chains(settings: &Settings, host: &dyn Host) -> Result<
             continue;
         };
         for (i, certificate) in certificates.iter().enumerate() {
-            let problem = match api.is_certificate_trusted(certificate, chain) {
+            let problem = match api.is_certificate_trusted(certificate, chain, None) {
                 Ok(CertificateTrust::Trusted) => continue,
                 Ok(CertificateTrust::Untrusted(reason)) => {
                     format!("not trusted by certificateChain: {reason}")

@@ -28,6 +28,10 @@ pub struct FakeHost {
     verify: Vec<(String, String, Responder)>,
     /// Answer to `crypto/v1/is_certificate_trusted`.
     trust: Option<Answer>,
+    /// `oci/v1/manifest_digest` answer for every image.
+    digest_answer: Option<Answer>,
+    /// `oci/v1/oci_manifest` answers by image (`*`: any image).
+    manifests: Vec<(String, Answer)>,
     /// Answer for verifications no entry of `verify` matches.
     fallback: Option<Responder>,
     /// The clock; `None`: the host has none.
@@ -58,6 +62,16 @@ impl FakeHost {
     ) -> Self {
         self.verify
             .push((image.to_string(), variant.to_string(), Box::new(responder)));
+        self
+    }
+
+    pub fn manifest_digest(mut self, answer: Answer) -> Self {
+        self.digest_answer = Some(answer);
+        self
+    }
+
+    pub fn manifest(mut self, image: &str, answer: Answer) -> Self {
+        self.manifests.push((image.to_string(), answer));
         self
     }
 
@@ -100,6 +114,18 @@ impl Host for FakeHost {
                     .map(|(_, _, responder)| responder(&request))
                     .or_else(|| self.fallback.as_ref().map(|responder| responder(&request)))
                     .unwrap_or_else(|| Err(format!("fake host: no answer for {image} {variant}")))
+            }
+            "oci/v1/manifest_digest" => self
+                .digest_answer
+                .clone()
+                .unwrap_or_else(|| Err("fake host: no manifest digest answer".into())),
+            "oci/v1/oci_manifest" => {
+                let image = request.as_str().unwrap_or_default();
+                self.manifests
+                    .iter()
+                    .find(|(i, _)| i == image || i == "*")
+                    .map(|(_, answer)| answer.clone())
+                    .unwrap_or_else(|| Err(format!("fake host: no manifest for {image}")))
             }
             "crypto/v1/is_certificate_trusted" => self
                 .trust
@@ -147,4 +173,25 @@ pub fn read_yaml(relative: &str) -> Value {
 
 pub fn pem(name: &str) -> String {
     read_text(&format!("pki/{name}"))
+}
+
+/// A `.sig` manifest whose layers carry these certificates (file names under
+/// `test_data/keyless/`), each with a bundle integrated at `integrated_time`.
+pub fn signature_manifest(certificates: &[&str], integrated_time: i64) -> Value {
+    let layers: Vec<Value> = certificates
+        .iter()
+        .map(|name| {
+            json!({
+                "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "size": 1,
+                "annotations": {
+                    "dev.cosignproject.cosign/signature": "MEUCIQ==",
+                    "dev.sigstore.cosign/certificate": read_text(&format!("keyless/{name}")),
+                    "dev.sigstore.cosign/bundle": json!({"SignedEntryTimestamp": "x", "Payload": {"body": "e30=", "integratedTime": integrated_time, "logIndex": 1, "logID": "00"}}).to_string()
+                }
+            })
+        })
+        .collect();
+    json!({"schemaVersion": 2, "config": {}, "layers": layers})
 }

@@ -17,8 +17,10 @@ pub fn pin(image: &str) -> String {
     format!("{image}@{DIGEST_1}")
 }
 
+/// Settings of these rules. Keyless binding is off here: tests/binding.rs covers it with the
+/// host answers it needs.
 pub fn settings(rules: Vec<Value>) -> Value {
-    json!({ "signatures": rules })
+    json!({ "bindKeyless": false, "signatures": rules })
 }
 
 pub fn pub_keys(glob: &str) -> Value {

@@ -1,0 +1,308 @@
+//! Keyless identities bound to the image they are said to have signed, with standard host
+//! capabilities only (issue: engine weakness, protocol doc §4.6). The engine accepts an identity
+//! when some `.sig` layer carries a certificate of it that chains to Fulcio, without checking
+//! that the layer's signature was made with that certificate. So, for every keyless check the
+//! host passed, the policy reads the signature manifest itself, finds the certificates of the
+//! identity, and asks the host two things per candidate certificate C:
+//!   (a) `crypto/v1/is_certificate_trusted`: C chains to the Fulcio CA at its bundle's time —
+//!       C was really issued to the identity;
+//!   (b) `oci/v2/verify`, certificate variant with C and a required Rekor bundle: some layer
+//!       whose payload names this digest carries a signature made with C's key.
+//! Together: the holder of the identity's key signed this digest.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use serde_json::Value;
+
+use crate::host::{CertificateTrust, HostApi};
+use crate::reference::ImageReference;
+use crate::settings::rfc3339_from_unix;
+use crate::x509::{Identity, Subject, identity_of_pem};
+
+const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+const GITHUB_URL: &str = "https://github.com/";
+pub const UNBOUND: &str = "identity found only on a signature its certificate did not make";
+
+/// One identity a keyless request asks for, as the engine matches it.
+#[derive(Debug, Clone)]
+enum Wanted {
+    Exact { issuer: String, subject: String },
+    Prefix { issuer: String, prefix: String },
+    Github { owner: String, repo: Option<String> },
+}
+
+impl Wanted {
+    fn matches(&self, identity: &Identity) -> bool {
+        let issuer = identity.issuer.as_deref();
+        match self {
+            Wanted::Exact { issuer: i, subject } => {
+                issuer == Some(i) && identity.subject.as_str() == subject
+            }
+            Wanted::Prefix { issuer: i, prefix } => {
+                issuer == Some(i) && identity.subject.as_str().starts_with(prefix.as_str())
+            }
+            Wanted::Github { owner, repo } => {
+                let Subject::Uri(uri) = &identity.subject else {
+                    return false;
+                };
+                let found = identity
+                    .github_repository
+                    .as_deref()
+                    .and_then(|r| r.split_once('/'));
+                issuer == Some(GITHUB_ISSUER)
+                    && uri.starts_with(GITHUB_URL)
+                    && found
+                        .is_some_and(|(o, r)| o == owner && repo.as_deref().is_none_or(|w| w == r))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Wanted::Exact { issuer, subject } => format!("{subject} ({issuer})"),
+            Wanted::Prefix { issuer, prefix } => format!("{prefix}… ({issuer})"),
+            Wanted::Github { owner, repo } => match repo {
+                Some(repo) => format!("GitHub Actions of {owner}/{repo}"),
+                None => format!("GitHub Actions of {owner}"),
+            },
+        }
+    }
+}
+
+/// The engine appends `/` to a URL prefix so `…/org` cannot match `…/org-evil/…`.
+fn normalise_prefix(prefix: &str) -> String {
+    match prefix.ends_with('/') {
+        true => prefix.to_string(),
+        false => format!("{prefix}/"),
+    }
+}
+
+/// The identities a request asks for; empty for key and certificate requests.
+fn wanted_of(request: &SigstoreVerificationInputV2) -> Vec<Wanted> {
+    match request {
+        SigstoreVerificationInputV2::SigstoreKeylessVerify { keyless, .. } => keyless
+            .iter()
+            .map(|k| Wanted::Exact {
+                issuer: k.issuer.clone(),
+                subject: k.subject.clone(),
+            })
+            .collect(),
+        SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify { keyless_prefix, .. } => {
+            keyless_prefix
+                .iter()
+                .map(|k| Wanted::Prefix {
+                    issuer: k.issuer.clone(),
+                    prefix: normalise_prefix(&k.url_prefix),
+                })
+                .collect()
+        }
+        SigstoreVerificationInputV2::SigstoreGithubActionsVerify { owner, repo, .. } => {
+            vec![Wanted::Github {
+                owner: owner.clone(),
+                repo: repo.clone(),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn image_of(request: &SigstoreVerificationInputV2) -> &str {
+    match request {
+        SigstoreVerificationInputV2::SigstorePubKeyVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreKeylessVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreGithubActionsVerify { image, .. }
+        | SigstoreVerificationInputV2::SigstoreCertificateVerify { image, .. } => image,
+    }
+}
+
+/// A certificate found on a `.sig` layer.
+#[derive(Debug, Clone)]
+struct Candidate {
+    pem: String,
+    identity: Identity,
+    integrated_time: Option<i64>,
+}
+
+fn integrated_time(bundle: &str) -> Option<i64> {
+    serde_json::from_str::<Value>(bundle)
+        .ok()?
+        .get("Payload")?
+        .get("integratedTime")?
+        .as_i64()
+}
+
+/// Certificates of the `.sig` manifest's layers (unparseable ones are skipped: they cannot
+/// carry an identity).
+fn candidates_of(manifest: &Value) -> Vec<Candidate> {
+    let layers = manifest
+        .get("layers")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    layers
+        .iter()
+        .filter_map(|layer| {
+            let annotations = layer.get("annotations")?;
+            let pem = annotations
+                .get(CERTIFICATE_ANNOTATION)?
+                .as_str()?
+                .to_string();
+            let identity = identity_of_pem(&pem).ok()?;
+            let integrated_time = annotations
+                .get(BUNDLE_ANNOTATION)
+                .and_then(Value::as_str)
+                .and_then(integrated_time);
+            Some(Candidate {
+                pem,
+                identity,
+                integrated_time,
+            })
+        })
+        .collect()
+}
+
+pub struct Binder<'a> {
+    api: &'a HostApi<'a>,
+    fulcio_chain: &'a [String],
+    /// Per image as written: the certificates of its signatures, read once per request.
+    candidates: RefCell<HashMap<String, Result<Vec<Candidate>, String>>>,
+    /// Per (image, certificate): whether that certificate's key signed the image.
+    proofs: RefCell<HashMap<(String, String), Result<(), String>>>,
+}
+
+impl<'a> Binder<'a> {
+    pub fn new(api: &'a HostApi<'a>, fulcio_chain: &'a [String]) -> Self {
+        Self {
+            api,
+            fulcio_chain,
+            candidates: RefCell::new(HashMap::new()),
+            proofs: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// `Ok` when every identity `request` asks for is proven to have signed `digest`.
+    pub fn bind(&self, request: &SigstoreVerificationInputV2, digest: &str) -> Result<(), String> {
+        let wanted = wanted_of(request);
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let image = image_of(request);
+        let candidates = self.candidates(image, digest)?;
+        for identity in &wanted {
+            let mut reasons = Vec::new();
+            let mut bound = false;
+            for candidate in candidates.iter().filter(|c| identity.matches(&c.identity)) {
+                match self.prove(image, digest, candidate) {
+                    Ok(()) => {
+                        bound = true;
+                        break;
+                    }
+                    Err(reason) => reasons.push(reason),
+                }
+            }
+            if bound {
+                continue;
+            }
+            return Err(match reasons.is_empty() {
+                true => format!(
+                    "no signature certificate of the image carries the identity {}",
+                    identity.describe()
+                ),
+                false => format!("{UNBOUND} ({})", reasons.join("; ")),
+            });
+        }
+        Ok(())
+    }
+
+    fn candidates(&self, image: &str, digest: &str) -> Result<Vec<Candidate>, String> {
+        if let Some(known) = self.candidates.borrow().get(image) {
+            return known.clone();
+        }
+        let found = self.read_candidates(image, digest);
+        self.candidates
+            .borrow_mut()
+            .insert(image.to_string(), found.clone());
+        found
+    }
+
+    fn read_candidates(&self, image: &str, digest: &str) -> Result<Vec<Candidate>, String> {
+        let current = self.api.manifest_digest(image).map_err(|e| {
+            format!("cannot read the image digest to bind the keyless identity: {e}")
+        })?;
+        if current != digest {
+            return Err(format!(
+                "the image moved during verification ({digest} verified, {current} now)"
+            ));
+        }
+        let reference = ImageReference::parse(image).map_err(|e| e.to_string())?;
+        let name = match &reference.registry {
+            Some(registry) => format!("{registry}/{}", reference.path),
+            None => reference.path.clone(),
+        };
+        let signatures = format!("{name}:{}.sig", digest.replace(':', "-"));
+        let manifest = self
+            .api
+            .oci_manifest(&signatures)
+            .map_err(|e| format!("cannot read the signature manifest {signatures}: {e}"))?;
+        Ok(candidates_of(&manifest))
+    }
+
+    fn prove(&self, image: &str, digest: &str, candidate: &Candidate) -> Result<(), String> {
+        let key = (image.to_string(), candidate.pem.clone());
+        if let Some(known) = self.proofs.borrow().get(&key) {
+            return known.clone();
+        }
+        let proof = self.prove_uncached(image, digest, candidate);
+        self.proofs.borrow_mut().insert(key, proof.clone());
+        proof
+    }
+
+    fn prove_uncached(
+        &self,
+        image: &str,
+        digest: &str,
+        candidate: &Candidate,
+    ) -> Result<(), String> {
+        let Some(time) = candidate.integrated_time else {
+            return Err("a certificate of the identity has no Rekor bundle".into());
+        };
+        match self.api.is_certificate_trusted(
+            &candidate.pem,
+            self.fulcio_chain,
+            Some(rfc3339_from_unix(time)),
+        ) {
+            Ok(CertificateTrust::Trusted) => {}
+            Ok(CertificateTrust::Untrusted(reason)) => {
+                return Err(format!(
+                    "a certificate of the identity is not from the trusted Fulcio CA: {reason}"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot check a certificate of the identity against the Fulcio CA: {e}"
+                ));
+            }
+        }
+        let request = SigstoreVerificationInputV2::SigstoreCertificateVerify {
+            image: image.to_string(),
+            certificate: candidate.pem.as_bytes().to_vec(),
+            certificate_chain: None,
+            require_rekor_bundle: true,
+            annotations: None,
+        };
+        match self.api.verify(&request) {
+            Ok(verified) if verified == digest => Ok(()),
+            Ok(other) => Err(format!(
+                "the certificate's signature is for {other}, not {digest}"
+            )),
+            Err(reason) => Err(format!(
+                "no signature of this image was made with the certificate's key: {reason}"
+            )),
+        }
+    }
+}

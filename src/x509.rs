@@ -1,0 +1,176 @@
+//! Just enough X.509 to read a Fulcio certificate's identity in the policy: the first e-mail or
+//! URI of the SubjectAltName, the OIDC issuer (Fulcio extension 1.1 raw, or 1.8 UTF8String) and
+//! the GitHub workflow repository (extension 1.5). A hand-written DER walker: no dependency
+//! in the module, and no path that can panic on hostile bytes.
+
+use thiserror::Error;
+
+const SEQUENCE: u8 = 0x30;
+const OID: u8 = 0x06;
+const BOOLEAN: u8 = 0x01;
+const OCTET_STRING: u8 = 0x04;
+const UTF8_STRING: u8 = 0x0c;
+/// `[3] EXPLICIT` around the extensions of a v3 TBSCertificate.
+const EXTENSIONS_TAG: u8 = 0xa3;
+/// GeneralName choices, context-specific primitive: `[1]` rfc822Name, `[6]` URI.
+const SAN_EMAIL: u8 = 0x81;
+const SAN_URI: u8 = 0x86;
+
+/// 2.5.29.17
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// 1.3.6.1.4.1.57264.1.x, without the last arc.
+const FULCIO_ARC: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xbf, 0x30, 0x01];
+const FULCIO_ISSUER_V1: u8 = 1;
+const FULCIO_GITHUB_REPOSITORY: u8 = 5;
+const FULCIO_ISSUER_V2: u8 = 8;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CertificateError {
+    #[error("not a PEM certificate: {0}")]
+    Pem(String),
+    #[error("malformed DER: {0}")]
+    Der(&'static str),
+    #[error("the certificate has no e-mail or URI subject alternative name")]
+    NoSubject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Email(String),
+    Uri(String),
+}
+
+impl Subject {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Subject::Email(s) | Subject::Uri(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub subject: Subject,
+    pub issuer: Option<String>,
+    pub github_repository: Option<String>,
+}
+
+/// One DER element: tag and contents; `rest` is what follows it.
+struct Element<'a> {
+    tag: u8,
+    contents: &'a [u8],
+}
+
+fn element(bytes: &[u8]) -> Result<(Element<'_>, &[u8]), CertificateError> {
+    let (&tag, rest) = bytes
+        .split_first()
+        .ok_or(CertificateError::Der("truncated tag"))?;
+    let (&first, mut rest) = rest
+        .split_first()
+        .ok_or(CertificateError::Der("truncated length"))?;
+    let length = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return Err(CertificateError::Der("unsupported length"));
+        }
+        let (digits, after) = rest
+            .split_at_checked(count)
+            .ok_or(CertificateError::Der("truncated length"))?;
+        rest = after;
+        digits
+            .iter()
+            .fold(0usize, |n, d| (n << 8) | usize::from(*d))
+    };
+    let (contents, rest) = rest
+        .split_at_checked(length)
+        .ok_or(CertificateError::Der("truncated contents"))?;
+    Ok((Element { tag, contents }, rest))
+}
+
+fn expect<'a>(
+    bytes: &'a [u8],
+    tag: u8,
+    what: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), CertificateError> {
+    let (found, rest) = element(bytes)?;
+    match found.tag == tag {
+        true => Ok((found.contents, rest)),
+        false => Err(CertificateError::Der(what)),
+    }
+}
+
+/// Every element of a constructed element's contents.
+fn children(mut contents: &[u8]) -> Result<Vec<Element<'_>>, CertificateError> {
+    let mut out = Vec::new();
+    while !contents.is_empty() {
+        let (child, rest) = element(contents)?;
+        out.push(child);
+        contents = rest;
+    }
+    Ok(out)
+}
+
+fn text(bytes: &[u8]) -> Option<String> {
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+/// The identity of a PEM certificate.
+pub fn identity_of_pem(pem_text: &str) -> Result<Identity, CertificateError> {
+    let block = pem::parse(pem_text.trim()).map_err(|e| CertificateError::Pem(e.to_string()))?;
+    if block.tag() != "CERTIFICATE" {
+        return Err(CertificateError::Pem(format!("a {} block", block.tag())));
+    }
+    identity_of_der(block.contents())
+}
+
+pub fn identity_of_der(der: &[u8]) -> Result<Identity, CertificateError> {
+    let (certificate, _) = expect(der, SEQUENCE, "certificate is not a SEQUENCE")?;
+    let (tbs, _) = expect(certificate, SEQUENCE, "tbsCertificate is not a SEQUENCE")?;
+    let extensions = children(tbs)?
+        .into_iter()
+        .find(|e| e.tag == EXTENSIONS_TAG)
+        .map(|e| expect(e.contents, SEQUENCE, "extensions are not a SEQUENCE").map(|(c, _)| c))
+        .transpose()?
+        .unwrap_or_default();
+    let mut subject = None;
+    let mut issuer_v1 = None;
+    let mut issuer_v2 = None;
+    let mut github_repository = None;
+    for extension in children(extensions)? {
+        let (oid, rest) = expect(extension.contents, OID, "extension without OID")?;
+        // An optional `critical` BOOLEAN precedes the value.
+        let rest = match element(rest)? {
+            (found, after) if found.tag == BOOLEAN => after,
+            _ => rest,
+        };
+        let (value, _) = expect(rest, OCTET_STRING, "extension value is not an OCTET STRING")?;
+        if oid == OID_SUBJECT_ALT_NAME {
+            let (names, _) = expect(value, SEQUENCE, "SubjectAltName is not a SEQUENCE")?;
+            subject = children(names)?
+                .into_iter()
+                .find_map(|name| match name.tag {
+                    SAN_EMAIL => text(name.contents).map(Subject::Email),
+                    SAN_URI => text(name.contents).map(Subject::Uri),
+                    _ => None,
+                });
+        } else if let Some(last) = oid.strip_prefix(FULCIO_ARC) {
+            match last {
+                [FULCIO_ISSUER_V1] => issuer_v1 = text(value),
+                [FULCIO_GITHUB_REPOSITORY] => github_repository = text(value),
+                [FULCIO_ISSUER_V2] => {
+                    issuer_v2 = expect(value, UTF8_STRING, "issuer (v2) is not a UTF8String")
+                        .ok()
+                        .and_then(|(s, _)| text(s));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Identity {
+        subject: subject.ok_or(CertificateError::NoSubject)?,
+        issuer: issuer_v1.or(issuer_v2),
+        github_repository,
+    })
+}
