@@ -196,6 +196,29 @@ github_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"
   assert_rejected "rule #0 (githubActions) failed" "repo: other"
 }
 
+regex_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"keylessRegex\": [{\"issuer\": \"https://token.actions.githubusercontent.com\", \"subjectRegExp\": \"$1\"}]}]}"; }
+
+@test "keylessRegex: a subject matching the expression is accepted" {
+  request Pod "$(image keyless-github)"
+  regex_rule 'https://github\\.com/org/[^/]+/\\.github/workflows/release\\.yml@refs/heads/main'
+  evaluate
+  assert_pinned keyless-github /spec/containers/0/image
+}
+
+@test "keylessRegex: a look-alike owner is refused by the anchored expression" {
+  request Pod "$(image keyless-evil)"
+  regex_rule 'https://github\\.com/org/.*'
+  evaluate
+  assert_rejected "rule #0 (keylessRegex) failed: no signature certificate matches"
+}
+
+@test "keylessRegex: a transplanted identity is refused under engine mode" {
+  request Pod "$(image transplant-attacker)"
+  regex_rule 'https://github\\.com/org/.*'
+  evaluate --keyless-binding engine
+  assert_rejected "rule #0 (keylessRegex) failed" "identity found only on a signature its certificate did not make"
+}
+
 # --- transplanted keyless certificate + bundle ----------------------------------------------
 
 @test "transplant (attacker key): rejected under keylessPrefix" {

@@ -122,11 +122,14 @@ fn image_of(request: &SigstoreVerificationInputV2) -> &str {
 
 /// A certificate found on a `.sig` layer.
 #[derive(Debug, Clone)]
-struct Candidate {
-    pem: String,
-    identity: Identity,
-    integrated_time: Option<i64>,
+pub struct Candidate {
+    pub pem: String,
+    pub identity: Identity,
+    pub integrated_time: Option<i64>,
 }
+
+/// What an image's signature manifest says: the digest it was read for, and its certificates.
+pub type SignatureCertificates = Result<(String, Vec<Candidate>), String>;
 
 fn integrated_time(bundle: &str) -> Option<i64> {
     serde_json::from_str::<Value>(bundle)
@@ -170,7 +173,7 @@ pub struct Binder<'a> {
     api: &'a HostApi<'a>,
     fulcio_chain: &'a [String],
     /// Per image as written: the certificates of its signatures, read once per request.
-    candidates: RefCell<HashMap<String, Result<Vec<Candidate>, String>>>,
+    candidates: RefCell<HashMap<String, SignatureCertificates>>,
     /// Per (image, certificate): whether that certificate's key signed the image.
     proofs: RefCell<HashMap<(String, String), Result<(), String>>>,
 }
@@ -192,7 +195,12 @@ impl<'a> Binder<'a> {
             return Ok(());
         }
         let image = image_of(request);
-        let candidates = self.candidates(image, digest)?;
+        let (current, candidates) = self.signature_certificates(image)?;
+        if current != digest {
+            return Err(format!(
+                "the image moved during verification ({digest} verified, {current} now)"
+            ));
+        }
         for identity in &wanted {
             let mut reasons = Vec::new();
             let mut bound = false;
@@ -219,26 +227,24 @@ impl<'a> Binder<'a> {
         Ok(())
     }
 
-    fn candidates(&self, image: &str, digest: &str) -> Result<Vec<Candidate>, String> {
+    /// The image's current digest and the certificates on its signatures, read once per
+    /// request: `oci/v1/manifest_digest`, then `oci/v1/oci_manifest` of the `.sig` tag.
+    pub fn signature_certificates(&self, image: &str) -> SignatureCertificates {
         if let Some(known) = self.candidates.borrow().get(image) {
             return known.clone();
         }
-        let found = self.read_candidates(image, digest);
+        let found = self.read_signature_certificates(image);
         self.candidates
             .borrow_mut()
             .insert(image.to_string(), found.clone());
         found
     }
 
-    fn read_candidates(&self, image: &str, digest: &str) -> Result<Vec<Candidate>, String> {
-        let current = self.api.manifest_digest(image).map_err(|e| {
-            format!("cannot read the image digest to bind the keyless identity: {e}")
-        })?;
-        if current != digest {
-            return Err(format!(
-                "the image moved during verification ({digest} verified, {current} now)"
-            ));
-        }
+    fn read_signature_certificates(&self, image: &str) -> SignatureCertificates {
+        let digest = self
+            .api
+            .manifest_digest(image)
+            .map_err(|e| format!("cannot read the image digest to find its signatures: {e}"))?;
         let reference = ImageReference::parse(image).map_err(|e| e.to_string())?;
         let name = match &reference.registry {
             Some(registry) => format!("{registry}/{}", reference.path),
@@ -249,7 +255,7 @@ impl<'a> Binder<'a> {
             .api
             .oci_manifest(&signatures)
             .map_err(|e| format!("cannot read the signature manifest {signatures}: {e}"))?;
-        Ok(candidates_of(&manifest))
+        Ok((digest, candidates_of(&manifest)))
     }
 
     fn prove(&self, image: &str, digest: &str, candidate: &Candidate) -> Result<(), String> {

@@ -16,6 +16,7 @@
 
 pub mod binding;
 pub mod host;
+pub mod keyless_regex;
 pub mod matching;
 pub mod plan;
 pub mod reference;
@@ -105,7 +106,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
     let plan = plan::plan(&settings.rules, &workload.sites, &context);
     let api = HostApi::new(host);
     let binder = Binder::new(&api, &settings.fulcio_chain);
-    let outcomes = verdict::run_checks(&plan, &api, settings.bind_keyless.then_some(&binder));
+    let outcomes = verdict::run_checks(&plan, &api, &binder, settings.bind_keyless);
     let pin = settings.modify_images_with_digest && (settings.pin_workloads || workload.is_pod);
     let Decision { verdict, warnings } = verdict::decide(&workload, &plan, &outcomes, pin);
     let mut response = match verdict {

@@ -9,8 +9,10 @@ use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 
 use crate::binding::Binder;
 use crate::host::HostApi;
+use crate::keyless_regex;
 use crate::plan::{Plan, PlannedCheck, SitePlan};
 use crate::reference::is_valid_digest;
+use crate::settings::Check;
 use crate::settings::Mode;
 use crate::workload::{ImageSite, Workload};
 
@@ -25,9 +27,10 @@ pub type CheckOutcome = Result<String, String>;
 pub fn run_checks(
     plan: &Plan<'_>,
     api: &HostApi<'_>,
-    binder: Option<&Binder<'_>>,
+    binder: &Binder<'_>,
+    bind: bool,
 ) -> Vec<CheckOutcome> {
-    let asker = Asker { api, binder };
+    let asker = Asker { api, binder, bind };
     plan.checks
         .iter()
         .map(|check| run_check(check, &asker))
@@ -36,7 +39,9 @@ pub fn run_checks(
 
 struct Asker<'a> {
     api: &'a HostApi<'a>,
-    binder: Option<&'a Binder<'a>>,
+    /// Reads signature manifests (keylessRegex) and binds identities when binding is on.
+    binder: &'a Binder<'a>,
+    bind: bool,
 }
 
 impl Asker<'_> {
@@ -47,8 +52,8 @@ impl Asker<'_> {
         if !is_valid_digest(&digest) {
             return Err(format!("the host returned a malformed digest {digest:?}"));
         }
-        if let Some(binder) = self.binder {
-            binder.bind(request, &digest)?;
+        if self.bind {
+            self.binder.bind(request, &digest)?;
         }
         Ok(digest)
     }
@@ -77,28 +82,63 @@ fn run_check(check: &PlannedCheck<'_>, asker: &Asker<'_>) -> CheckOutcome {
             "the reference names no digest and the rule requires one (requireDigest)".into(),
         );
     }
-    let requests = check.requests();
     let label = |i: usize| format!("{} #{i}", rule.check.kind().signer_label());
-    let Some(threshold) = rule.threshold else {
-        // All must pass; a certificates rule asks once per certificate.
-        let several = requests.len() > 1;
-        let mut digests = Vec::with_capacity(requests.len());
-        for (i, request) in requests.iter().enumerate() {
-            let digest = asker.ask(request).map_err(|reason| match several {
+    if let Check::KeylessRegex(entries) = &rule.check {
+        let answers = keyless_regex::answers(
+            entries,
+            &check.image,
+            rule.annotations.as_ref(),
+            asker.binder,
+            |request| asker.ask(request),
+        );
+        return combine(answers, rule.threshold, label);
+    }
+    let requests = check.requests();
+    if rule.threshold.is_some() {
+        let answers = requests.iter().map(|r| asker.ask(r)).collect();
+        return combine(answers, rule.threshold, label);
+    }
+    // All must pass; a certificates rule asks once per certificate, stopping at a failure.
+    let several = requests.len() > 1;
+    let mut digests = Vec::with_capacity(requests.len());
+    for (i, request) in requests.iter().enumerate() {
+        let digest = asker.ask(request).map_err(|reason| match several {
+            true => format!("{}: {reason}", label(i)),
+            false => reason,
+        })?;
+        digests.push((label(i), digest));
+    }
+    agreed_digest(digests.iter().map(|(l, d)| (l.clone(), d.as_str())))
+}
+
+/// Per-signer answers → the check: at least `threshold` (default: all) verified the same digest.
+fn combine(
+    answers: Vec<CheckOutcome>,
+    threshold: Option<usize>,
+    label: impl Fn(usize) -> String,
+) -> CheckOutcome {
+    let Some(required) = threshold else {
+        // All must pass, reported like a key list: the first failure.
+        let several = answers.len() > 1;
+        if let Some((i, Err(reason))) = answers.iter().enumerate().find(|(_, a)| a.is_err()) {
+            return Err(match several {
                 true => format!("{}: {reason}", label(i)),
-                false => reason,
-            })?;
-            digests.push((label(i), digest));
+                false => reason.clone(),
+            });
         }
-        return agreed_digest(digests.iter().map(|(l, d)| (l.clone(), d.as_str())));
+        return agreed_digest(
+            answers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.as_ref().ok().map(|d| (label(i), d.as_str()))),
+        );
     };
-    let answers: Vec<CheckOutcome> = requests.iter().map(|r| asker.ask(r)).collect();
     let verified: Vec<(String, &str)> = answers
         .iter()
         .enumerate()
         .filter_map(|(i, a)| a.as_ref().ok().map(|d| (label(i), d.as_str())))
         .collect();
-    if verified.len() >= threshold {
+    if verified.len() >= required {
         return agreed_digest(verified);
     }
     let details: Vec<String> = answers
@@ -110,7 +150,7 @@ fn run_check(check: &PlannedCheck<'_>, asker: &Asker<'_>) -> CheckOutcome {
         })
         .collect();
     Err(format!(
-        "{} of {threshold} required signers verified: {}",
+        "{} of {required} required signers verified: {}",
         verified.len(),
         details.join(", ")
     ))

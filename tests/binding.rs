@@ -104,7 +104,12 @@ fn binding_cases() -> Vec<Case> {
             name: "the image moved between the verification and the manifest read",
             request: Request::Fixture("pod-no-match"),
             settings: bound_settings(github()),
-            host: host(GITHUB, &["github-leaf.pem"]).manifest_digest(Ok(json!({"digest": DIGEST_2}))),
+            host: host(GITHUB, &["github-leaf.pem"])
+                .manifest_digest(Ok(json!({"digest": DIGEST_2})))
+                .manifest(
+                    &format!("quay.io/other/tool:{}.sig", DIGEST_2.replace(':', "-")),
+                    Ok(signature_manifest(&["github-leaf.pem"], INTEGRATED)),
+                ),
             expect: rejected("githubActions", &format!("the image moved during verification ({DIGEST_1} verified, {DIGEST_2} now)")),
             verify_calls: 1,
         },
@@ -263,4 +268,113 @@ fn certificate_identities_are_read_like_sigstore() {
         identity_of_pem(truncated),
         Err(CertificateError::Der(_))
     ));
+}
+
+fn regex_rule(subject: &str) -> Value {
+    json!({"image": "quay.io/*", "keylessRegex": [{
+        "issuer": "https://token.actions.githubusercontent.com",
+        "subjectRegExp": subject
+    }]})
+}
+
+/// The exact identity the policy asks the host to verify for a regex match.
+fn exact_request_for(subject: &str) -> impl Fn(&Value) -> Answer + 'static {
+    let subject = subject.to_string();
+    move |request: &Value| match request["keyless"][0]["subject"].as_str() == Some(subject.as_str())
+    {
+        true => verified(DIGEST_1),
+        false => host_error("Image verification failed: missing signatures"),
+    }
+}
+
+const GITHUB_SUBJECT: &str =
+    "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main";
+
+fn regex_cases() -> Vec<Case> {
+    let regex_host = |certificates: &[&str]| {
+        FakeHost::new()
+            .manifest_digest(Ok(json!({"digest": DIGEST_1})))
+            .manifest(
+                &signatures_of_tool(),
+                Ok(signature_manifest(certificates, INTEGRATED)),
+            )
+            .trust(Ok(json!({"trusted": true, "reason": ""})))
+            .verify_with(TOOL, KEYLESS, exact_request_for(GITHUB_SUBJECT))
+            .verify(TOOL, CERTIFICATE, verified(DIGEST_1))
+    };
+    vec![
+        Case {
+            name: "keylessRegex: every repository of the org, release workflow on main",
+            request: Request::Fixture("pod-no-match"),
+            settings: bound_settings(regex_rule(
+                r"https://github\.com/org/[^/]+/\.github/workflows/release\.yml@refs/heads/main",
+            )),
+            host: regex_host(&["evil-leaf.pem", "github-leaf.pem"]),
+            expect: Expect::Mutate(vec![("/spec/containers/0/image", pin(TOOL))]),
+            verify_calls: 2,
+        },
+        Case {
+            name: "keylessRegex: the look-alike org does not match the anchored expression",
+            request: Request::Fixture("pod-no-match"),
+            settings: bound_settings(regex_rule(r"https://github\.com/org/.*")),
+            host: regex_host(&["evil-leaf.pem"]),
+            expect: rejected(
+                "keylessRegex",
+                r"no signature certificate matches issuer https://token.actions.githubusercontent.com and subject /https://github\.com/org/.*/",
+            ),
+            verify_calls: 0,
+        },
+        Case {
+            name: "keylessRegex: a matching certificate the host does not verify",
+            request: Request::Fixture("pod-no-match"),
+            settings: bound_settings(regex_rule(r"https://github\.com/org-evil/.*")),
+            host: regex_host(&["evil-leaf.pem"]),
+            expect: rejected(
+                "keylessRegex",
+                r"no identity matching issuer https://token.actions.githubusercontent.com and subject /https://github\.com/org-evil/.*/ verified (https://github.com/org-evil/app/.github/workflows/release.yml@refs/heads/main: Image verification failed: missing signatures)",
+            ),
+            verify_calls: 1,
+        },
+    ]
+}
+
+#[test]
+fn keyless_regex_decisions() {
+    run_table(regex_cases());
+}
+
+#[test]
+fn keyless_regex_settings_are_validated() {
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"signatures": [{"image": "*", "keylessRegex": [{"issuer": "i", "subjectRegExp": "("}]}]}),
+            "rule #0 (keylessRegex), field \"keylessRegex[0].subjectRegExp\": not a valid regular expression",
+        ),
+        (
+            json!({"signatures": [{"image": "*", "keylessRegex": [{"subjectRegExp": ".*"}]}]}),
+            "rule #0 (keylessRegex), field \"keylessRegex[0]\": set exactly one of issuer and issuerRegExp",
+        ),
+        (
+            json!({"signatures": [{"image": "*", "keylessRegex": [{"issuer": "i", "issuerRegExp": ".*", "subjectRegExp": ".*"}]}]}),
+            "rule #0 (keylessRegex), field \"keylessRegex[0]\": set exactly one of issuer and issuerRegExp",
+        ),
+        (
+            json!({"signatures": [{"image": "*", "keylessRegex": []}]}),
+            "rule #0 (keylessRegex), field \"keylessRegex\": must not be empty",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let response =
+            sigpin::validate_settings(&serde_json::to_vec(&settings).unwrap(), &FakeHost::new());
+        assert!(!response.valid);
+        let message = response.message.unwrap_or_default();
+        assert!(message.starts_with(expected), "{message}");
+    }
+    let valid = json!({"signatures": [{"image": "*", "threshold": 1, "keylessRegex": [
+        {"issuerRegExp": "https://token\\.actions\\..*", "subjectRegExp": "https://github\\.com/org/.*"},
+        {"issuer": "https://oidc.lab.example", "subjectRegExp": ".*@lab\\.example"}
+    ]}]});
+    let response =
+        sigpin::validate_settings(&serde_json::to_vec(&valid).unwrap(), &FakeHost::new());
+    assert!(response.valid, "{:?}", response.message);
 }

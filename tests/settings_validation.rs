@@ -101,7 +101,7 @@ fn refusals_name_rule_kind_and_field() {
             "rule without a kind",
             one_rule(json!({"image": "*"})),
             FakeHost::new(),
-            "rule #0: no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, githubActions, certificates",
+            "rule #0: no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
         ),
         (
             "rule with two kinds",

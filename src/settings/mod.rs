@@ -82,11 +82,30 @@ pub struct KeylessPrefix {
     pub url_prefix: String,
 }
 
+/// A `keylessRegex` entry: expressions are anchored (whole-string) and compiled at validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegexIdentity {
+    pub issuer: IssuerMatch,
+    pub subject_pattern: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerMatch {
+    Exact(String),
+    Pattern(String),
+}
+
+/// `pattern` as a whole-string regular expression.
+pub fn anchored(pattern: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
+    regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     PubKeys(Vec<String>),
     Keyless(Vec<KeylessIdentity>),
     KeylessPrefix(Vec<KeylessPrefix>),
+    KeylessRegex(Vec<RegexIdentity>),
     GithubActions {
         owner: String,
         repo: Option<String>,
@@ -104,6 +123,7 @@ pub enum CheckKind {
     PubKeys,
     Keyless,
     KeylessPrefix,
+    KeylessRegex,
     GithubActions,
     Certificates,
 }
@@ -113,7 +133,10 @@ impl CheckKind {
     pub fn is_keyless(self) -> bool {
         matches!(
             self,
-            CheckKind::Keyless | CheckKind::KeylessPrefix | CheckKind::GithubActions
+            CheckKind::Keyless
+                | CheckKind::KeylessPrefix
+                | CheckKind::KeylessRegex
+                | CheckKind::GithubActions
         )
     }
 
@@ -128,15 +151,17 @@ impl CheckKind {
             CheckKind::PubKeys => "key",
             CheckKind::Keyless => "identity",
             CheckKind::KeylessPrefix => "prefix",
+            CheckKind::KeylessRegex => "identity",
             CheckKind::GithubActions => "workflow",
             CheckKind::Certificates => "certificate",
         }
     }
 
-    pub const ALL: [CheckKind; 5] = [
+    pub const ALL: [CheckKind; 6] = [
         CheckKind::PubKeys,
         CheckKind::Keyless,
         CheckKind::KeylessPrefix,
+        CheckKind::KeylessRegex,
         CheckKind::GithubActions,
         CheckKind::Certificates,
     ];
@@ -146,6 +171,7 @@ impl CheckKind {
             CheckKind::PubKeys => "pubKeys",
             CheckKind::Keyless => "keyless",
             CheckKind::KeylessPrefix => "keylessPrefix",
+            CheckKind::KeylessRegex => "keylessRegex",
             CheckKind::GithubActions => "githubActions",
             CheckKind::Certificates => "certificates",
         }
@@ -165,6 +191,7 @@ impl Check {
             Check::PubKeys(keys) => keys.len(),
             Check::Keyless(identities) => identities.len(),
             Check::KeylessPrefix(prefixes) => prefixes.len(),
+            Check::KeylessRegex(identities) => identities.len(),
             Check::GithubActions { .. } => 1,
             Check::Certificates { certificates, .. } => certificates.len(),
         }
@@ -175,6 +202,7 @@ impl Check {
             Check::PubKeys(_) => CheckKind::PubKeys,
             Check::Keyless(_) => CheckKind::Keyless,
             Check::KeylessPrefix(_) => CheckKind::KeylessPrefix,
+            Check::KeylessRegex(_) => CheckKind::KeylessRegex,
             Check::GithubActions { .. } => CheckKind::GithubActions,
             Check::Certificates { .. } => CheckKind::Certificates,
         }

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 use super::exemptions::parse_exemptions;
 use super::pem_check::{check_certificate, check_public_key};
 use super::{
-    Check, CheckKind, KeylessIdentity, KeylessPrefix, Mode, Rule, Settings, SettingsError,
+    Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, Mode, RegexIdentity, Rule,
+    Settings, SettingsError, anchored,
 };
 
 const TOP_LEVEL_KEYS: [&str; 8] = [
@@ -204,7 +205,7 @@ impl<'a> RuleFields<'a> {
             [] => {
                 return Err(self.error(
                     None,
-                    "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, githubActions, certificates",
+                    "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
                 ));
             }
             many => {
@@ -251,6 +252,7 @@ impl<'a> RuleFields<'a> {
             CheckKind::PubKeys => Check::PubKeys(self.pub_keys()?),
             CheckKind::Keyless => Check::Keyless(self.keyless()?),
             CheckKind::KeylessPrefix => Check::KeylessPrefix(self.keyless_prefix()?),
+            CheckKind::KeylessRegex => Check::KeylessRegex(self.keyless_regex()?),
             CheckKind::GithubActions => self.github_actions()?,
             CheckKind::Certificates => self.certificates()?,
         };
@@ -466,6 +468,41 @@ impl<'a> RuleFields<'a> {
                 Ok(KeylessPrefix {
                     issuer: self.entry_field(entry, &field, "issuer")?,
                     url_prefix,
+                })
+            })
+            .collect()
+    }
+
+    fn keyless_regex(&self) -> Result<Vec<RegexIdentity>, SettingsError> {
+        self.entry_objects("keylessRegex")?
+            .into_iter()
+            .map(|(field, entry)| {
+                self.reject_unknown(entry, &field, &["issuer", "issuerRegExp", "subjectRegExp"])?;
+                let pattern = |key: &str| -> Result<String, SettingsError> {
+                    let text = self.entry_field(entry, &field, key)?;
+                    anchored(&text).map_err(|e| {
+                        self.error(
+                            Some(&format!("{field}.{key}")),
+                            format!("not a valid regular expression: {e}"),
+                        )
+                    })?;
+                    Ok(text)
+                };
+                let issuer = match (
+                    entry.contains_key("issuer"),
+                    entry.contains_key("issuerRegExp"),
+                ) {
+                    (true, false) => IssuerMatch::Exact(self.entry_field(entry, &field, "issuer")?),
+                    (false, true) => IssuerMatch::Pattern(pattern("issuerRegExp")?),
+                    _ => {
+                        return Err(
+                            self.error(Some(&field), "set exactly one of issuer and issuerRegExp")
+                        );
+                    }
+                };
+                Ok(RegexIdentity {
+                    issuer,
+                    subject_pattern: pattern("subjectRegExp")?,
                 })
             })
             .collect()

@@ -1,0 +1,85 @@
+//! `keylessRegex`: identities given as regular expressions (Sigstore policy-controller's
+//! `subjectRegExp`). A Kubewarden host verifies only exact or prefix identities, so the policy
+//! reads the certificates on the image's signatures, keeps the (issuer, subject) pairs the
+//! expressions match, and asks the host to verify each candidate as an exact identity.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo;
+
+use crate::binding::Binder;
+use crate::settings::{IssuerMatch, RegexIdentity, anchored};
+use crate::verdict::CheckOutcome;
+
+fn describe(entry: &RegexIdentity) -> String {
+    let issuer = match &entry.issuer {
+        IssuerMatch::Exact(issuer) => issuer.clone(),
+        IssuerMatch::Pattern(pattern) => format!("/{pattern}/"),
+    };
+    format!("issuer {issuer} and subject /{}/", entry.subject_pattern)
+}
+
+/// One answer per entry: the digest a matching identity verified, or why none did.
+pub fn answers(
+    entries: &[RegexIdentity],
+    image: &str,
+    annotations: Option<&BTreeMap<String, String>>,
+    binder: &Binder<'_>,
+    ask: impl Fn(&SigstoreVerificationInputV2) -> CheckOutcome,
+) -> Vec<CheckOutcome> {
+    let certificates = binder.signature_certificates(image);
+    entries
+        .iter()
+        .map(|entry| {
+            let (_, candidates) = certificates.as_ref().map_err(Clone::clone)?;
+            let subject = anchored(&entry.subject_pattern).map_err(|e| e.to_string())?;
+            let issuer_pattern = match &entry.issuer {
+                IssuerMatch::Pattern(p) => Some(anchored(p).map_err(|e| e.to_string())?),
+                IssuerMatch::Exact(_) => None,
+            };
+            let issuer_matches = |issuer: &str| match (&entry.issuer, &issuer_pattern) {
+                (IssuerMatch::Exact(wanted), _) => issuer == wanted,
+                (_, Some(pattern)) => pattern.is_match(issuer),
+                _ => false,
+            };
+            // Each distinct identity once, in a stable order.
+            let identities: BTreeSet<(String, String)> = candidates
+                .iter()
+                .filter_map(|c| {
+                    let issuer = c.identity.issuer.as_deref()?;
+                    let subject_text = c.identity.subject.as_str();
+                    (issuer_matches(issuer) && subject.is_match(subject_text))
+                        .then(|| (issuer.to_string(), subject_text.to_string()))
+                })
+                .collect();
+            if identities.is_empty() {
+                return Err(format!(
+                    "no signature certificate matches {}",
+                    describe(entry)
+                ));
+            }
+            let mut reasons = Vec::new();
+            for (issuer, subject) in identities {
+                let request = SigstoreVerificationInputV2::SigstoreKeylessVerify {
+                    image: image.to_string(),
+                    keyless: vec![KeylessInfo {
+                        issuer,
+                        subject: subject.clone(),
+                    }],
+                    annotations: annotations.cloned(),
+                };
+                match ask(&request) {
+                    Ok(digest) => return Ok(digest),
+                    Err(reason) => reasons.push(format!("{subject}: {reason}")),
+                }
+            }
+            Err(format!(
+                "no identity matching {} verified ({})",
+                describe(entry),
+                reasons.join("; ")
+            ))
+        })
+        .collect()
+}
