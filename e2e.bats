@@ -492,6 +492,35 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
 
 # --- faults (keep last: stops the registry) -------------------------------------------------
 
+@test "a registry on a closed port: rejected with the cause" {
+  request Pod "127.0.0.1:1/lab/app:v1"; pubkey_rule
+  evaluate
+  assert_rejected "image \"127.0.0.1:1/lab/app:v1\": rule #0 (pubKeys) failed: failed to get image trusted layers"
+}
+
+@test "an image the registry does not have (404): rejected" {
+  request Pod "$REGISTRY/lab/does-not-exist:v1"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$REGISTRY/lab/does-not-exist:v1\": rule #0 (pubKeys) failed: failed to get image trusted layers"
+}
+
+@test "a signature manifest without layers: rejected" {
+  request Pod "$(image no-layers)"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$(image no-layers)\": rule #0 (pubKeys) failed"
+}
+
+@test "a corrupt signature manifest in the registry's storage: rejected" {
+  local repo=lab/corrupt-signature tag link blob
+  tag="$(digest corrupt-signature | tr ':' '-').sig"
+  link="$REGISTRY_DIR/storage/docker/registry/v2/repositories/$repo/_manifests/tags/$tag/current/link"
+  blob=$(sed 's/sha256://' "$link")
+  echo '{"schemaVersion": 2, "layers": [not json' > "$REGISTRY_DIR/storage/docker/registry/v2/blobs/sha256/${blob:0:2}/$blob/data"
+  request Pod "$(image corrupt-signature)"; pubkey_rule
+  evaluate
+  assert_rejected "image \"$(image corrupt-signature)\": rule #0 (pubKeys) failed"
+}
+
 @test "a registry that is down: rejected with the cause (fail closed)" {
   request Pod "$(image key-signed)"; pubkey_rule
   "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"

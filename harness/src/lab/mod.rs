@@ -329,6 +329,18 @@ impl Lab {
 
         self.push("unsigned").await?;
 
+        // Fault material: a signature manifest without layers, and a signed image whose
+        // signature manifest the tests corrupt in the registry's storage.
+        let image = self.push("no-layers").await?;
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[])
+            .await?;
+        let image = self.push("corrupt-signature").await?;
+        let layer = self.key_layer(&image, &self.key_a, &[]);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &[layer])
+            .await?;
+
         // A signature valid for another digest, stored under this image's .sig tag.
         let image = self.push("other-digest").await?;
         let other = self.push("other-digest-source").await?;
