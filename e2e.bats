@@ -212,11 +212,14 @@ regex_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"k
   assert_rejected "rule #0 (keylessRegex) failed: no signature certificate matches"
 }
 
-@test "keylessRegex: a transplanted identity is refused under engine mode" {
-  request Pod "$(image transplant-attacker)"
-  regex_rule 'https://github\\.com/org/.*'
-  evaluate --keyless-binding engine
-  assert_rejected "rule #0 (keylessRegex) failed" "identity found only on a signature its certificate did not make"
+@test "keylessRegex: both transplants are refused under engine mode" {
+  local variant
+  for variant in transplant-attacker transplant-garbage; do
+    request Pod "$(image $variant)"
+    regex_rule 'https://github\\.com/org/.*'
+    evaluate --keyless-binding engine
+    assert_rejected "rule #0 (keylessRegex) failed" "identity found only on a signature its certificate did not make" || { echo "$variant"; return 1; }
+  done
 }
 
 # --- transplanted keyless certificate + bundle ----------------------------------------------
@@ -248,23 +251,32 @@ regex_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"k
   [ "$(allowed)" = true ]
 }
 
-@test "engine mode: the policy's binding rejects the transplant under keylessPrefix" {
-  request Pod "$(image transplant-attacker)"; prefix_rule https://github.com/org
-  evaluate --keyless-binding engine
-  assert_rejected "rule #0 (keylessPrefix) failed: identity found only on a signature its certificate did not make"
+@test "engine mode: the policy's binding rejects both transplants under keylessPrefix" {
+  local variant
+  for variant in transplant-attacker transplant-garbage; do
+    request Pod "$(image $variant)"; prefix_rule https://github.com/org
+    evaluate --keyless-binding engine
+    assert_rejected "rule #0 (keylessPrefix) failed: identity found only on a signature its certificate did not make" || { echo "$variant"; return 1; }
+  done
 }
 
-@test "engine mode: the policy's binding rejects the garbage-signature transplant under githubActions" {
-  request Pod "$(image transplant-garbage)"; github_rule '{"owner": "org", "repo": "app"}'
-  evaluate --keyless-binding engine
-  assert_rejected "rule #0 (githubActions) failed: identity found only on a signature its certificate did not make"
+@test "engine mode: the policy's binding rejects both transplants under githubActions" {
+  local variant
+  for variant in transplant-attacker transplant-garbage; do
+    request Pod "$(image $variant)"; github_rule '{"owner": "org", "repo": "app"}'
+    evaluate --keyless-binding engine
+    assert_rejected "rule #0 (githubActions) failed: identity found only on a signature its certificate did not make" || { echo "$variant"; return 1; }
+  done
 }
 
-@test "engine mode: the policy's binding rejects the transplant under keyless exact" {
-  request Pod "$(image transplant-attacker)"
-  keyless_rule https://token.actions.githubusercontent.com "$(jq -r .identities.github_subject "$LAB/lab.json")"
-  evaluate --keyless-binding engine
-  assert_rejected "rule #0 (keyless) failed: identity found only on a signature its certificate did not make"
+@test "engine mode: the policy's binding rejects both transplants under keyless exact" {
+  local variant
+  for variant in transplant-attacker transplant-garbage; do
+    request Pod "$(image $variant)"
+    keyless_rule https://token.actions.githubusercontent.com "$(jq -r .identities.github_subject "$LAB/lab.json")"
+    evaluate --keyless-binding engine
+    assert_rejected "rule #0 (keyless) failed: identity found only on a signature its certificate did not make" || { echo "$variant"; return 1; }
+  done
 }
 
 @test "engine mode: genuine keyless signatures of every kind are still accepted" {

@@ -52,6 +52,8 @@ SCENARIOS = {
     "pod-10-containers-1-image": (pod([image(0)] * 10), [rule("registry.bench.local/*")], 1),
     "pod-100-containers-10-images": (pod([image(i % 10) for i in range(100)]), [rule("registry.bench.local/*")], 10),
     "pod-1000-containers-10-images": (pod([image(i % 10) for i in range(1000)]), [rule("registry.bench.local/*")], 10),
+    "pod-1000-containers-200-rules": (pod([image(i % 10) for i in range(1000)]),
+                                      [rule(f"other{i}.example/*") for i in range(198)] + [rule("registry.bench.local/*"), rule("*/team/*")], 20),
     "rules-1-no-match": (pod([image(i) for i in range(5)]), [rule("other.example/*")], 0),
     "rules-50-no-match": (pod([image(i) for i in range(5)]), [rule(f"other{i}.example/*") for i in range(50)], 0),
     "rules-500-no-match": (pod([image(i) for i in range(5)]), [rule(f"other{i}.example/*") for i in range(500)], 0),

@@ -323,3 +323,77 @@ impl sigstore::cosign::verification_constraint::VerificationConstraint for KeyAn
             .is_none_or(|a| layer.simple_signing.satisfies_annotations(a)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = include_str!("../../../test_data/pki/cosign.pub");
+    const LEAF: &str = include_str!("../../../test_data/keyless/github-leaf.pem");
+
+    fn describe(input: Value) -> Result<Vec<String>, String> {
+        let sources = Sources::default();
+        let verifier = Verifier {
+            sources: &sources,
+            trust: None,
+            binding: KeylessBinding::Strict,
+        };
+        let input: SigstoreVerificationInputV2 =
+            serde_json::from_value(input).map_err(|e| e.to_string())?;
+        verifier
+            .constraints(&input, None)
+            .map(|wanted| wanted.into_iter().map(|w| w.describe).collect())
+    }
+
+    /// Each guest request becomes the engine's constraints: one per key or identity (all-of),
+    /// one GitHub constraint, a certificate constraint plus a separate annotation constraint.
+    #[test]
+    fn guest_requests_map_to_constraints() {
+        let cases = [
+            (
+                json!({"type": "SigstorePubKeyVerify", "image": "r/a:1", "pub_keys": [KEY, KEY], "annotations": {"env": "prod"}}),
+                Ok(vec![
+                    r#"- public key #0, annotations: {"env": "prod"}"#.to_string(),
+                    r#"- public key #1, annotations: {"env": "prod"}"#.to_string(),
+                ]),
+            ),
+            (
+                json!({"type": "SigstoreKeylessVerify", "image": "r/a:1", "keyless": [{"issuer": "https://i", "subject": "a@b.c"}], "annotations": null}),
+                Ok(vec!["- issuer: https://i, subject: a@b.c".to_string()]),
+            ),
+            (
+                json!({"type": "SigstoreKeylessPrefixVerify", "image": "r/a:1", "keyless_prefix": [{"issuer": "https://i", "url_prefix": "https://github.com/org"}], "annotations": null}),
+                Ok(vec![
+                    "- issuer: https://i, subject prefix: https://github.com/org/".to_string(),
+                ]),
+            ),
+            (
+                json!({"type": "SigstoreGithubActionsVerify", "image": "r/a:1", "owner": "org", "repo": "app", "annotations": null}),
+                Ok(vec!["- GitHub Actions owner: org, repo: app".to_string()]),
+            ),
+            (
+                json!({"type": "SigstoreCertificateVerify", "image": "r/a:1", "certificate": LEAF.as_bytes(), "certificate_chain": null, "require_rekor_bundle": true, "annotations": {"env": "prod"}}),
+                Ok(vec![
+                    "- signature by the certificate with a Rekor bundle".to_string(),
+                    r#"- annotations: {"env": "prod"}"#.to_string(),
+                ]),
+            ),
+            (
+                json!({"type": "SigstorePubKeyVerify", "image": "r/a:1", "pub_keys": [], "annotations": null}),
+                Err("Must provide at least one pub key".to_string()),
+            ),
+            (
+                json!({"type": "SigstoreKeylessVerify", "image": "r/a:1", "keyless": [], "annotations": null}),
+                Err("Must provide keyless info".to_string()),
+            ),
+            (
+                json!({"type": "SigstoreGithubActionsVerify", "image": "r/a:1", "owner": "", "repo": null, "annotations": null}),
+                Err("Must provide owner info".to_string()),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(describe(input.clone()), expected, "{input}");
+        }
+    }
+}
