@@ -50,27 +50,33 @@ enum Command {
         /// kwctl-format sources.yaml (plain HTTP for `insecure_sources`).
         #[arg(long)]
         sources_path: Option<PathBuf>,
+        /// The annotated module.
         policy: PathBuf,
+        /// Destination, registry://HOST/REPOSITORY:TAG.
         uri: String,
     },
     /// Fetch a policy artefact's module (registry://HOST/REPO:TAG) into a file.
     Pull {
+        /// kwctl-format sources.yaml (plain HTTP for `insecure_sources`).
         #[arg(long)]
         sources_path: Option<PathBuf>,
+        /// Where to write the module.
         #[arg(long, short = 'o')]
         output: PathBuf,
+        /// Source, registry://HOST/REPOSITORY:TAG.
         uri: String,
     },
 }
 
 #[derive(Args)]
 struct AnnotateArgs {
-    /// metadata.yml
+    /// metadata.yml (Kubewarden policy metadata).
     #[arg(long, short = 'm')]
     metadata_path: PathBuf,
     /// A usage text (README) stored as io.kubewarden.policy.usage.
     #[arg(long, short = 'u')]
     usage_path: Option<PathBuf>,
+    /// Where to write the annotated module.
     #[arg(long, short = 'o')]
     output_path: PathBuf,
     /// The raw module (annotating an annotated module would add a second section).
