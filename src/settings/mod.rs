@@ -6,6 +6,7 @@ mod exemptions;
 mod parse;
 mod pem_check;
 mod trust;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
