@@ -111,6 +111,9 @@ const PUBLIC_GOOD_FULCIO: &str = include_str!("public_good_fulcio.pem");
 
 fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsError> {
     let field = "keylessTrustRoot.fulcioChain";
+    // A form field left blank (`keylessTrustRoot: {fulcioChain: null}` from the Rancher UI) is
+    // the default; an explicitly empty chain stays refused.
+    let value = value.filter(|v| !matches!(v, Value::Object(m) if m.values().all(Value::is_null)));
     let chain: Vec<String> = match value {
         None | Some(Value::Null) => pem::parse_many(PUBLIC_GOOD_FULCIO)
             .map_err(|e| SettingsError::top(field, format!("built-in chain: {e}")))?
@@ -236,12 +239,10 @@ impl<'a> RuleFields<'a> {
         let kinds = if filled.is_empty() { present } else { filled };
         match kinds.as_slice() {
             [kind] => Ok(*kind),
-            [] => {
-                return Err(self.error(
-                    None,
-                    "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
-                ));
-            }
+            [] => Err(self.error(
+                None,
+                "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
+            )),
             many => {
                 let names: Vec<&str> = many.iter().map(|k| k.key()).collect();
                 Err(self.error(
