@@ -651,7 +651,7 @@ fn respelled(i: usize) -> String {
     let width = 4 * (1 + i % 19);
     let config = ::pem::EncodeConfig::new()
         .set_line_wrap(width)
-        .set_line_ending(if i % 2 == 0 {
+        .set_line_ending(if i.is_multiple_of(2) {
             ::pem::LineEnding::LF
         } else {
             ::pem::LineEnding::CRLF
