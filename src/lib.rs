@@ -16,6 +16,7 @@
 
 pub mod binding;
 pub mod escape;
+pub mod glob;
 pub mod host;
 pub mod keyless_regex;
 pub mod matching;

@@ -465,9 +465,10 @@ impl Lab {
             };
             let mut genuine = self.key_layer(&image, key, &[]);
             let mut forged = self.key_layer(&image, &self.attacker, &[("env", "prod")]);
-            forged
-                .annotations
-                .insert(cosign::SIGNATURE_ANNOTATION.to_string(), STANDARD.encode(b"garbage"));
+            forged.annotations.insert(
+                cosign::SIGNATURE_ANNOTATION.to_string(),
+                STANDARD.encode(b"garbage"),
+            );
             if let Some(certificate) = certificate {
                 genuine = genuine.with_certificate(certificate, None);
                 forged = forged.with_certificate(certificate, None);
