@@ -109,6 +109,26 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `count` spellings of one PEM certificate: line widths 5, 5, 7, 7, … alternately with LF and
+/// CRLF line endings; the first is the certificate as given.
+fn pem_spellings(certificate: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let der = pem::parse(certificate)?.into_contents();
+    let mut spellings = vec![certificate.to_string()];
+    for i in 1..count {
+        let config = pem::EncodeConfig::new()
+            .set_line_wrap(5 + 2 * (i / 2))
+            .set_line_ending(match i % 2 {
+                0 => pem::LineEnding::LF,
+                _ => pem::LineEnding::CRLF,
+            });
+        spellings.push(pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", der.clone()),
+            config,
+        ));
+    }
+    Ok(spellings)
+}
+
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
@@ -518,26 +538,22 @@ impl Lab {
             GITHUB_ISSUER,
             Some(Self::github_claims("org/app")),
         )?;
-        let der = pem::parse(&certificate)?.into_contents();
-        let mut layers = vec![];
-        for i in 1..PEM_VARIANTS {
-            let config = pem::EncodeConfig::new()
-                .set_line_wrap(5 + 2 * (i / 2))
-                .set_line_ending(match i % 2 {
-                    0 => pem::LineEnding::LF,
-                    _ => pem::LineEnding::CRLF,
-                });
-            let spelling = pem::encode_config(&pem::Pem::new("CERTIFICATE", der.clone()), config);
-            let mut layer = SignatureLayer::new(
-                signed_layer.payload.clone(),
-                STANDARD.encode(format!("garbage {i}")),
-            )
-            .with_certificate(&spelling, None);
-            if let Some(bundle) = signed_layer.annotations.get(cosign::BUNDLE_ANNOTATION) {
-                layer = layer.with_bundle(bundle.clone());
-            }
-            layers.push(layer);
-        }
+        let mut layers: Vec<SignatureLayer> = pem_spellings(&certificate, PEM_VARIANTS)?
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(i, spelling)| {
+                let layer = SignatureLayer::new(
+                    signed_layer.payload.clone(),
+                    STANDARD.encode(format!("garbage {i}")),
+                )
+                .with_certificate(spelling, None);
+                match signed_layer.annotations.get(cosign::BUNDLE_ANNOTATION) {
+                    Some(bundle) => layer.with_bundle(bundle.clone()),
+                    None => layer,
+                }
+            })
+            .collect();
         layers.push(signed_layer);
         self.pusher
             .signatures(&image.repository, &image.digest, &layers)
@@ -578,6 +594,34 @@ impl Lab {
                 .signatures(&image.repository, &image.digest, &[layer])
                 .await?;
         }
+
+        // The transplant again, with the copied certificate in PEM_VARIANTS spellings (line
+        // width, line endings) on as many layers with garbage signatures: under the engine's
+        // binding every spelling would be a candidate whose proof walks every layer.
+        let image = self.push("transplant-pem-variants").await?;
+        let body = payload(
+            &self.docker_reference(&image),
+            &image.digest,
+            &BTreeMap::new(),
+        );
+        let (Some(certificate), Some(bundle)) = (
+            genuine.annotations.get(cosign::CERTIFICATE_ANNOTATION),
+            genuine.annotations.get(cosign::BUNDLE_ANNOTATION),
+        ) else {
+            anyhow::bail!("the genuine keyless layer has no certificate or bundle");
+        };
+        let layers: Vec<SignatureLayer> = pem_spellings(certificate, PEM_VARIANTS)?
+            .iter()
+            .enumerate()
+            .map(|(i, spelling)| {
+                SignatureLayer::new(body.clone(), STANDARD.encode(format!("garbage {i}")))
+                    .with_certificate(spelling, None)
+                    .with_bundle(bundle.clone())
+            })
+            .collect();
+        self.pusher
+            .signatures(&image.repository, &image.digest, &layers)
+            .await?;
 
         // Trust material.
         self.file("fulcio-intermediate.pem", &self.fulcio_intermediate.pem())?;
