@@ -612,6 +612,13 @@ assert_settings_refused() {
   evaluate --keyless-binding engine
   assert_pinned keyless-pem-variants /spec/containers/0/image
 }
+@test "100 PEM spellings of a transplanted certificate: rejected after one proof under engine mode" {
+  request Pod "$(image transplant-pem-variants)"
+  settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"githubActions\": {\"owner\": \"org\", \"repo\": \"app\"}}]}"
+  evaluate --keyless-binding engine
+  assert_rejected "image \"$(image transplant-pem-variants)\": rule #0 (githubActions) failed: identity found only on a signature its certificate did not make (no signature of this image was made with the certificate's key"
+  [[ "$(message)" != *"; no signature"* ]] || { echo "more than one proof: $(message)"; return 1; }
+}
 
 # === end of issue 14 ==========================================================================
 

@@ -75,6 +75,11 @@ fn signer_lists_name_each_signer_once() {
             Some("field \"certificates[1]\": is the same certificate as certificates[0]"),
         ),
         (
+            "two certificates of one key",
+            json!([{"image": "*", "threshold": 2, "certificates": [read_text("security/same-key-leaf.pem"), read_text("security/same-key-expired-leaf.pem")]}]),
+            Some("field \"certificates[1]\": certifies the same public key as certificates[0]"),
+        ),
+        (
             "two certificates",
             json!([{"image": "*", "threshold": 2, "certificates": [pem("leaf.pem"), pem("intermediate.pem")]}]),
             None,
