@@ -18,6 +18,7 @@ pub mod binding;
 pub mod host;
 pub mod keyless_regex;
 pub mod matching;
+pub mod pattern;
 pub mod plan;
 pub mod reference;
 pub mod settings;

@@ -1,16 +1,45 @@
 //! Rule globs against image references and namespaces. Glob semantics are the upstream
 //! policy's (wildmatch, whole-string: `*` any run of characters including `/`, `?` one
-//! character), applied to every spelling of the reference so that `nginx` cannot dodge a rule
-//! for `docker.io/library/nginx`.
+//! character). The asymmetry that keeps a wrong "allowed" out:
+//! - a rule applies when its glob matches the reference's canonical identity in **any**
+//!   accepted written form (`nginx` meets a rule for `docker.io/library/nginx`; a digest-pinned
+//!   reference meets every tag constraint): more verification is the safe side;
+//! - `skipImages` and `excludeNamespaces` apply only to the **one** canonical form (`busybox*`
+//!   does not skip `docker.io/busyboxevil/miner`): less skipping is the safe side.
 
 use wildmatch::WildMatch;
 
-use crate::reference::ImageReference;
+use crate::pattern::{Glob, matches_any_tag};
+use crate::reference::{ImageReference, Subject};
 use crate::settings::Rule;
+
+/// A rule glob, compiled for literal subjects and for "any tag" subjects.
+struct RuleGlob {
+    literal: WildMatch,
+    automaton: Glob,
+}
+
+impl RuleGlob {
+    fn new(text: &str) -> Self {
+        Self {
+            literal: WildMatch::new(text),
+            automaton: Glob::new(text),
+        }
+    }
+
+    fn matches(&self, subject: &Subject) -> bool {
+        match subject {
+            Subject::Literal(text) => self.literal.matches(text),
+            Subject::AnyTag { name, digest } => {
+                matches_any_tag(&self.automaton, name, digest.as_deref())
+            }
+        }
+    }
+}
 
 struct CompiledRule<'s> {
     rule: &'s Rule,
-    images: Vec<WildMatch>,
+    images: Vec<RuleGlob>,
     skip_images: Vec<WildMatch>,
 }
 
@@ -18,12 +47,9 @@ pub struct RuleMatcher<'s> {
     rules: Vec<CompiledRule<'s>>,
 }
 
-fn compile(globs: &[String]) -> Vec<WildMatch> {
-    globs.iter().map(|g| WildMatch::new(g)).collect()
-}
-
 /// Whether a rule applies in this namespace. A cluster-scoped request (no namespace) is in
-/// scope of rules that do not name namespaces.
+/// scope of rules that do not name namespaces. Namespace names reach the policy in their only
+/// form, so both lists compare that one string.
 fn in_scope(rule: &Rule, namespace: Option<&str>) -> bool {
     let matches_any =
         |globs: &[String], ns: &str| globs.iter().any(|g| WildMatch::new(g).matches(ns));
@@ -45,25 +71,30 @@ impl<'s> RuleMatcher<'s> {
                 .filter(|rule| in_scope(rule, namespace))
                 .map(|rule| CompiledRule {
                     rule,
-                    images: compile(&rule.images),
-                    skip_images: compile(&rule.skip_images),
+                    images: rule.images.iter().map(|g| RuleGlob::new(g)).collect(),
+                    skip_images: rule.skip_images.iter().map(|g| WildMatch::new(g)).collect(),
                 })
                 .collect(),
         }
     }
 
-    /// The rules whose globs match any spelling of `reference` and whose `skipImages` match
-    /// none, in settings order.
+    /// The rules whose globs match any accepted form of `reference` and whose `skipImages`
+    /// do not match its canonical form, in settings order.
     pub fn matching(&self, reference: &ImageReference) -> Vec<&'s Rule> {
-        let spellings = reference.spellings();
-        let any = |globs: &[WildMatch]| {
-            globs
-                .iter()
-                .any(|glob| spellings.iter().any(|s| glob.matches(s)))
-        };
+        let subjects = reference.subjects();
+        let canonical = reference.canonical();
         self.rules
             .iter()
-            .filter(|compiled| any(&compiled.images) && !any(&compiled.skip_images))
+            .filter(|compiled| {
+                compiled
+                    .images
+                    .iter()
+                    .any(|glob| subjects.iter().any(|subject| glob.matches(subject)))
+                    && !compiled
+                        .skip_images
+                        .iter()
+                        .any(|glob| glob.matches(&canonical))
+            })
             .map(|compiled| compiled.rule)
             .collect()
     }
