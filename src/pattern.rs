@@ -7,9 +7,9 @@
 //! a concrete reference the glob matches. The same search matches a glob against a digest-pinned
 //! reference "with any tag".
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::reference::{DOCKER_HUB, DOCKER_HUB_ALIASES, ReferenceError, canonical_registry};
 
@@ -88,7 +88,8 @@ pub trait Automaton {
 
 /// What searching the product of a glob and a language found.
 pub struct Search {
-    /// A string of the language the glob matches, if any.
+    /// A string of the language the glob matches, if any (empty unless asked for: then only
+    /// its existence counts).
     pub witness: Option<Vec<u8>>,
     /// The longest glob prefix some string of the language can follow.
     pub furthest: usize,
@@ -104,20 +105,36 @@ enum Reached {
     From(usize, Option<u8>),
 }
 
-pub fn search(glob: &Glob, language: &dyn Automaton) -> Search {
+/// Search the product breadth-first. Visited product states are a bit set; how each was
+/// reached is kept only when a witness is wanted.
+pub fn search(glob: &Glob, language: &dyn Automaton, want_witness: bool) -> Search {
     let size = language.size();
     let total = (glob.tokens.len() + 1) * size;
-    let mut parent: Vec<Option<Reached>> = vec![None; total];
+    let mut visited = vec![0u64; total.div_ceil(64)];
+    let mut parent: HashMap<usize, Reached> = HashMap::new();
+    let mut first_visit = |index: usize, reached: Reached| -> bool {
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        match visited.get_mut(word) {
+            Some(bits) if *bits & bit == 0 => {
+                *bits |= bit;
+                if want_witness {
+                    parent.insert(index, reached);
+                }
+                true
+            }
+            _ => false,
+        }
+    };
     let mut queue = VecDeque::new();
     for start in language.starts() {
-        if let Some(slot @ None) = parent.get_mut(start) {
-            *slot = Some(Reached::Start);
+        if first_visit(start, Reached::Start) {
             queue.push_back(start);
         }
     }
     let mut furthest = 0;
     let mut states_at_furthest = Vec::new();
     let mut edges = Vec::new();
+    let mut next: Vec<(usize, usize, Option<u8>)> = Vec::new();
     while let Some(index) = queue.pop_front() {
         let (position, state) = (index / size, index % size);
         if position > furthest {
@@ -129,7 +146,7 @@ pub fn search(glob: &Glob, language: &dyn Automaton) -> Search {
         }
         edges.clear();
         language.edges(state, &mut edges);
-        let mut next: Vec<(usize, usize, Option<u8>)> = Vec::new();
+        next.clear();
         match glob.tokens.get(position) {
             None => {
                 if language.accepting(state) {
@@ -160,10 +177,9 @@ pub fn search(glob: &Glob, language: &dyn Automaton) -> Search {
                     .map(|(_, to)| (position + 1, *to, Some(*byte))),
             ),
         }
-        for (position, state, byte) in next {
+        for (position, state, byte) in next.drain(..) {
             let target = position * size + state;
-            if let Some(slot @ None) = parent.get_mut(target) {
-                *slot = Some(Reached::From(index, byte));
+            if first_visit(target, Reached::From(index, byte)) {
                 queue.push_back(target);
             }
         }
@@ -175,9 +191,9 @@ pub fn search(glob: &Glob, language: &dyn Automaton) -> Search {
     }
 }
 
-fn trace(parent: &[Option<Reached>], mut index: usize) -> Vec<u8> {
+fn trace(parent: &HashMap<usize, Reached>, mut index: usize) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(Some(Reached::From(previous, byte))) = parent.get(index) {
+    while let Some(Reached::From(previous, byte)) = parent.get(&index) {
         out.extend(byte);
         index = *previous;
     }
@@ -559,13 +575,36 @@ impl fmt::Display for Refusal {
 /// A string of `language` that `pattern` matches, if there is one (the proof that a pattern
 /// accepted at validation can match something).
 pub fn witness(pattern: &str, language: Language) -> Option<String> {
-    search(&Glob::new(pattern), language.grammar())
+    search(&Glob::new(pattern), language.grammar(), true)
         .witness
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
+/// Globs already accepted. Kubewarden hands the settings to every `validate` call and keeps
+/// the module instance between calls, so the same globs are checked again and again; the check
+/// is a pure function of (glob, language), so accepted ones are remembered (bounded).
+static ACCEPTED: Mutex<BTreeSet<(u8, String)>> = Mutex::new(BTreeSet::new());
+const MAX_REMEMBERED: usize = 16_384;
+
 /// Settings validation of one glob: `Ok` when it can match a valid name of `language`.
 pub fn check(pattern: &str, language: Language) -> Result<(), Refusal> {
+    let key = (language as u8, pattern.to_string());
+    if let Ok(accepted) = ACCEPTED.lock()
+        && accepted.contains(&key)
+    {
+        return Ok(());
+    }
+    check_uncached(pattern, language)?;
+    if let Ok(mut accepted) = ACCEPTED.lock() {
+        if accepted.len() >= MAX_REMEMBERED {
+            accepted.clear();
+        }
+        accepted.insert(key);
+    }
+    Ok(())
+}
+
+fn check_uncached(pattern: &str, language: Language) -> Result<(), Refusal> {
     let found = match literal_registry_problem(pattern, language) {
         Some(refusal) => Err(refusal),
         None => explain(pattern, language),
@@ -575,7 +614,7 @@ pub fn check(pattern: &str, language: Language) -> Result<(), Refusal> {
     };
     if refusal.fix.is_none() {
         let (repaired, notes) = repair(pattern, language);
-        if repaired != pattern && check(&repaired, language).is_ok() {
+        if repaired != pattern && check_uncached(&repaired, language).is_ok() {
             for note in notes {
                 refusal.reason.push_str("; ");
                 refusal.reason.push_str(note);
@@ -636,7 +675,7 @@ fn literal_registry_problem(pattern: &str, language: Language) -> Option<Refusal
 fn explain(pattern: &str, language: Language) -> Result<(), Refusal> {
     let grammar = language.grammar();
     let glob = Glob::new(pattern);
-    let found = search(&glob, grammar);
+    let found = search(&glob, grammar, false);
     if found.witness.is_some() {
         return Ok(());
     }
@@ -769,7 +808,7 @@ fn repair(pattern: &str, language: Language) -> (String, Vec<&'static str>) {
 /// constraint of a rule covers a digest-pinned reference, whose written tag does not count.
 pub fn matches_any_tag(glob: &Glob, name: &str, digest: Option<&str>) -> bool {
     let subject = AnyTagSubject::new(name, digest);
-    search(glob, &subject).witness.is_some()
+    search(glob, &subject, false).witness.is_some()
 }
 
 /// `prefix` + `[\w][\w.-]*` + `suffix` as an automaton: states 0..=prefix are positions in the
