@@ -523,13 +523,6 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   assert_rejected "image \"$(image corrupt-signature)\": rule #0 (pubKeys) failed"
 }
 
-@test "a registry that is down: rejected with the cause (fail closed)" {
-  request Pod "$(image key-signed)"; pubkey_rule
-  "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"
-  evaluate
-  assert_rejected "image \"$(image key-signed)\": rule #0 (pubKeys) failed: failed to get image trusted layers"
-}
-
 # --- issue 13: one canonical identity per image ---------------------------------------------
 # Rules are written for the lab registry as "127.0.0.1:PORT"; images name it in other spellings
 # that registry clients resolve to the same socket. Before canonicalisation no rule applied to
@@ -593,4 +586,13 @@ respell_port() { echo "127.0.0.1:$1${REGISTRY#*:}/${2#*/}"; } # respell_port ZER
   [ "$status" -ne 0 ]
   [[ "$output" == *"field \"image\": \"$REGISTRY/lab/.*\" can match no image:"* ]]
   [[ "$output" == *"not regular expressions — write \"$REGISTRY/lab/*\""* ]]
+}
+
+# --- last: stops the registry --------------------------------------------------------------
+
+@test "a registry that is down: rejected with the cause (fail closed)" {
+  request Pod "$(image key-signed)"; pubkey_rule
+  "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"
+  evaluate
+  assert_rejected "image \"$(image key-signed)\": rule #0 (pubKeys) failed: failed to get image trusted layers"
 }
