@@ -1,58 +1,85 @@
 //! Rule globs against image references and namespaces. Glob semantics are the upstream
-//! policy's (wildmatch, whole-string: `*` any run of characters including `/`, `?` one
-//! character). The asymmetry that keeps a wrong "allowed" out:
+//! policy's (whole-string: `*` any run of characters including `/`, `?` one character, see
+//! `glob`). The asymmetry that keeps a wrong "allowed" out:
 //! - a rule applies when its glob matches the reference's canonical identity in **any**
 //!   accepted written form (`nginx` meets a rule for `docker.io/library/nginx`; a digest-pinned
 //!   reference meets every tag constraint): more verification is the safe side;
 //! - `skipImages` and `excludeNamespaces` apply only to the **one** canonical form (`busybox*`
 //!   does not skip `docker.io/busyboxevil/miner`): less skipping is the safe side.
 
-use wildmatch::WildMatch;
-
-use crate::pattern::{Glob, matches_any_tag};
-use crate::reference::{ImageReference, Subject};
+use crate::glob::{Glob, GlobSet};
+use crate::reference::ImageReference;
 use crate::settings::Rule;
 
-/// A rule glob, compiled for literal subjects and for "any tag" subjects.
-struct RuleGlob {
-    literal: WildMatch,
-    automaton: Glob,
+/// Globs of every rule in scope, compiled once per request, each tagged with its rule.
+struct TaggedGlobs {
+    set: GlobSet,
+    /// Per glob: the position of its rule in `RuleMatcher::rules`.
+    owners: Vec<usize>,
 }
 
-impl RuleGlob {
-    fn new(text: &str) -> Self {
-        Self {
-            literal: WildMatch::new(text),
-            automaton: Glob::new(text),
-        }
-    }
-
-    fn matches(&self, subject: &Subject) -> bool {
-        match subject {
-            Subject::Literal(text) => self.literal.matches(text),
-            Subject::AnyTag { name, digest } => {
-                matches_any_tag(&self.automaton, name, digest.as_deref())
+impl TaggedGlobs {
+    fn new<'s>(rules: &[&'s Rule], globs_of: impl Fn(&'s Rule) -> Vec<String>) -> Self {
+        let mut owners = Vec::new();
+        let mut patterns = Vec::new();
+        for (position, rule) in rules.iter().enumerate() {
+            for glob in globs_of(rule) {
+                owners.push(position);
+                patterns.push(glob);
             }
         }
+        Self {
+            set: GlobSet::new(patterns.iter().map(String::as_str)),
+            owners,
+        }
+    }
+
+    /// Per rule: whether any of its globs matches any of `texts`.
+    fn rules_matching(&self, texts: &[String], rule_count: usize) -> Vec<bool> {
+        let mut matched = vec![false; self.set.len()];
+        for text in texts {
+            self.set.mark_matches(text, &mut matched);
+        }
+        let mut rules = vec![false; rule_count];
+        for (owner, _) in self.owners.iter().zip(&matched).filter(|(_, m)| **m) {
+            if let Some(flag) = rules.get_mut(*owner) {
+                *flag = true;
+            }
+        }
+        rules
     }
 }
 
-struct CompiledRule<'s> {
-    rule: &'s Rule,
-    images: Vec<RuleGlob>,
-    skip_images: Vec<WildMatch>,
+/// A rule glob as it applies to a digest-pinned reference: its tag constraint (from the `:` in
+/// its last path part up to `@` or the end) removed. The tag written beside a digest does not
+/// decide what runs, so the digest form of `ghcr.io/org/app:v1` is `ghcr.io/org/app`, and of
+/// `*:v1@sha256:*` it is `*@sha256:*`. `None`: the glob has no tag constraint.
+pub fn digest_form(glob: &str) -> Option<String> {
+    let last_part = glob.rfind('/').map_or(0, |slash| slash + 1);
+    let tail = glob.get(last_part..)?;
+    let name_and_tag = tail.split('@').next().unwrap_or_default();
+    let colon = last_part + name_and_tag.find(':')?;
+    let tag_end = last_part + name_and_tag.len();
+    Some(format!(
+        "{}{}",
+        glob.get(..colon)?,
+        glob.get(tag_end..).unwrap_or_default()
+    ))
 }
 
 pub struct RuleMatcher<'s> {
-    rules: Vec<CompiledRule<'s>>,
+    rules: Vec<&'s Rule>,
+    images: TaggedGlobs,
+    /// The digest forms of the image globs, for digest-pinned references.
+    digest_images: TaggedGlobs,
+    skip_images: TaggedGlobs,
 }
 
 /// Whether a rule applies in this namespace. A cluster-scoped request (no namespace) is in
 /// scope of rules that do not name namespaces. Namespace names reach the policy in their only
 /// form, so both lists compare that one string.
 fn in_scope(rule: &Rule, namespace: Option<&str>) -> bool {
-    let matches_any =
-        |globs: &[String], ns: &str| globs.iter().any(|g| WildMatch::new(g).matches(ns));
+    let matches_any = |globs: &[String], ns: &str| globs.iter().any(|g| Glob::new(g).matches(ns));
     let included = match (&rule.namespaces, namespace) {
         (None, _) => true,
         (Some(globs), Some(ns)) => matches_any(globs, ns),
@@ -65,16 +92,17 @@ fn in_scope(rule: &Rule, namespace: Option<&str>) -> bool {
 impl<'s> RuleMatcher<'s> {
     /// The rules in scope of a request in `namespace`, compiled once for all its images.
     pub fn new(rules: &'s [Rule], namespace: Option<&str>) -> Self {
+        let rules: Vec<&'s Rule> = rules
+            .iter()
+            .filter(|rule| in_scope(rule, namespace))
+            .collect();
         Self {
-            rules: rules
-                .iter()
-                .filter(|rule| in_scope(rule, namespace))
-                .map(|rule| CompiledRule {
-                    rule,
-                    images: rule.images.iter().map(|g| RuleGlob::new(g)).collect(),
-                    skip_images: rule.skip_images.iter().map(|g| WildMatch::new(g)).collect(),
-                })
-                .collect(),
+            images: TaggedGlobs::new(&rules, |rule| rule.images.clone()),
+            digest_images: TaggedGlobs::new(&rules, |rule| {
+                rule.images.iter().filter_map(|g| digest_form(g)).collect()
+            }),
+            skip_images: TaggedGlobs::new(&rules, |rule| rule.skip_images.clone()),
+            rules,
         }
     }
 
@@ -82,20 +110,22 @@ impl<'s> RuleMatcher<'s> {
     /// do not match its canonical form, in settings order.
     pub fn matching(&self, reference: &ImageReference) -> Vec<&'s Rule> {
         let subjects = reference.subjects();
-        let canonical = reference.canonical();
+        let count = self.rules.len();
+        let mut applies = self.images.rules_matching(&subjects, count);
+        if reference.digest.is_some() {
+            let by_digest = self.digest_images.rules_matching(&subjects, count);
+            for (flag, extra) in applies.iter_mut().zip(by_digest) {
+                *flag |= extra;
+            }
+        }
+        let skipped = self
+            .skip_images
+            .rules_matching(&[reference.canonical()], count);
         self.rules
             .iter()
-            .filter(|compiled| {
-                compiled
-                    .images
-                    .iter()
-                    .any(|glob| subjects.iter().any(|subject| glob.matches(subject)))
-                    && !compiled
-                        .skip_images
-                        .iter()
-                        .any(|glob| glob.matches(&canonical))
-            })
-            .map(|compiled| compiled.rule)
+            .zip(applies.iter().zip(&skipped))
+            .filter(|(_, (applies, skipped))| **applies && !**skipped)
+            .map(|(rule, _)| *rule)
             .collect()
     }
 }

@@ -4,8 +4,7 @@
 //! registry host, port, repository path, tag, digest) or of namespace names. The product of
 //! the two is searched breadth-first; a glob whose product is empty can match no valid
 //! reference and is refused at settings validation, and a non-empty product yields a witness,
-//! a concrete reference the glob matches. The same search matches a glob against a digest-pinned
-//! reference "with any tag".
+//! a concrete reference the glob matches.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -23,11 +22,11 @@ enum Token {
 
 /// A compiled glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glob {
+pub struct TokenGlob {
     tokens: Vec<Token>,
 }
 
-impl Glob {
+impl TokenGlob {
     pub fn new(text: &str) -> Self {
         Self {
             tokens: text
@@ -107,7 +106,7 @@ enum Reached {
 
 /// Search the product breadth-first. Visited product states are a bit set; how each was
 /// reached is kept only when a witness is wanted.
-pub fn search(glob: &Glob, language: &dyn Automaton, want_witness: bool) -> Search {
+pub fn search(glob: &TokenGlob, language: &dyn Automaton, want_witness: bool) -> Search {
     let size = language.size();
     let total = (glob.tokens.len() + 1) * size;
     let mut visited = vec![0u64; total.div_ceil(64)];
@@ -575,7 +574,7 @@ impl fmt::Display for Refusal {
 /// A string of `language` that `pattern` matches, if there is one (the proof that a pattern
 /// accepted at validation can match something).
 pub fn witness(pattern: &str, language: Language) -> Option<String> {
-    search(&Glob::new(pattern), language.grammar(), true)
+    search(&TokenGlob::new(pattern), language.grammar(), true)
         .witness
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
@@ -674,7 +673,7 @@ fn literal_registry_problem(pattern: &str, language: Language) -> Option<Refusal
 /// Runs the grammar and, when nothing matches, says where the glob leaves the grammar.
 fn explain(pattern: &str, language: Language) -> Result<(), Refusal> {
     let grammar = language.grammar();
-    let glob = Glob::new(pattern);
+    let glob = TokenGlob::new(pattern);
     let found = search(&glob, grammar, false);
     if found.witness.is_some() {
         return Ok(());
@@ -802,61 +801,4 @@ fn repair(pattern: &str, language: Language) -> (String, Vec<&'static str>) {
         );
     }
     (text, notes)
-}
-
-/// Matches `glob` against `name:TAG` (+ `@digest`) for some valid tag TAG: whether a tag
-/// constraint of a rule covers a digest-pinned reference, whose written tag does not count.
-pub fn matches_any_tag(glob: &Glob, name: &str, digest: Option<&str>) -> bool {
-    let subject = AnyTagSubject::new(name, digest);
-    search(glob, &subject, false).witness.is_some()
-}
-
-/// `prefix` + `[\w][\w.-]*` + `suffix` as an automaton: states 0..=prefix are positions in the
-/// prefix, then "inside the tag", then positions in the suffix.
-struct AnyTagSubject {
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
-}
-
-impl AnyTagSubject {
-    fn new(name: &str, digest: Option<&str>) -> Self {
-        Self {
-            prefix: format!("{name}:").into_bytes(),
-            suffix: digest
-                .map(|d| format!("@{d}"))
-                .unwrap_or_default()
-                .into_bytes(),
-        }
-    }
-
-    fn tag_state(&self) -> usize {
-        self.prefix.len() + 1
-    }
-}
-
-impl Automaton for AnyTagSubject {
-    fn size(&self) -> usize {
-        self.prefix.len() + 2 + self.suffix.len()
-    }
-    fn starts(&self) -> Vec<usize> {
-        vec![0]
-    }
-    fn accepting(&self, state: usize) -> bool {
-        state + 1 == self.size()
-    }
-    fn edges(&self, state: usize, out: &mut Vec<(Class, usize)>) {
-        let literal = |text: &[u8], at: usize| text.get(at).map(|byte| one(*byte));
-        let tag = self.tag_state();
-        if state < self.prefix.len() {
-            out.extend(literal(&self.prefix, state).map(|class| (class, state + 1)));
-        } else if state == self.prefix.len() {
-            out.push((WORD, tag));
-        } else if state == tag {
-            out.push((TAG_REST, tag));
-            out.extend(literal(&self.suffix, 0).map(|class| (class, tag + 1)));
-        } else {
-            let at = state - tag;
-            out.extend(literal(&self.suffix, at).map(|class| (class, state + 1)));
-        }
-    }
 }

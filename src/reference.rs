@@ -72,19 +72,6 @@ pub struct ImageReference {
     canonical_path: String,
 }
 
-/// What a rule glob is matched against: one accepted written form of a reference. A
-/// digest-pinned reference pulls the same content whatever tag is written beside the digest,
-/// so its tag is any tag (`AnyTag`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    Literal(String),
-    /// `name:` + any valid tag + (`@digest` when given).
-    AnyTag {
-        name: String,
-        digest: Option<String>,
-    },
-}
-
 impl ImageReference {
     pub fn parse(text: &str) -> Result<Self, ReferenceError> {
         if text.is_empty() {
@@ -207,30 +194,19 @@ impl ImageReference {
 
     /// What rule globs are matched against (liberally: any one match makes the rule apply).
     /// Every name spelling alone (a pattern naming a repository covers all its tags and
-    /// digests), and with the tag (`latest` when none is written). A digest-pinned reference
-    /// also with the digest, and with any tag: the tag beside a digest does not decide what
-    /// runs, so no tag constraint of a rule can be dodged by writing another one.
-    pub fn subjects(&self) -> Vec<Subject> {
+    /// digests), and with the tag (`latest` when none is written) or, for a digest-pinned
+    /// reference, with the digest and without any tag: the tag beside a digest does not decide
+    /// what runs, so it is not matched; rules meet such references through the digest form of
+    /// their globs (`matching::digest_form`), so no tag constraint can be dodged either.
+    pub fn subjects(&self) -> Vec<String> {
         let mut out = Vec::new();
         for name in self.name_spellings() {
-            out.push(Subject::Literal(name.clone()));
-            match &self.digest {
-                Some(digest) => {
-                    out.push(Subject::Literal(format!("{name}@{digest}")));
-                    out.push(Subject::AnyTag {
-                        name: name.clone(),
-                        digest: None,
-                    });
-                    out.push(Subject::AnyTag {
-                        name,
-                        digest: Some(digest.clone()),
-                    });
-                }
-                None => {
-                    let tag = self.tag.as_deref().unwrap_or(DEFAULT_TAG);
-                    out.push(Subject::Literal(format!("{name}:{tag}")));
-                }
-            }
+            let suffixed = match &self.digest {
+                Some(digest) => format!("{name}@{digest}"),
+                None => format!("{name}:{}", self.tag.as_deref().unwrap_or(DEFAULT_TAG)),
+            };
+            out.push(name);
+            out.push(suffixed);
         }
         out
     }

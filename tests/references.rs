@@ -484,3 +484,20 @@ fn settings_refusals_name_the_rule_the_field_the_glob_and_the_fix() {
         assert!(error.contains(expected), "{error}\nexpected: {expected}");
     }
 }
+
+#[test]
+fn the_digest_form_of_a_glob_sets_its_tag_aside() {
+    use sigpin::matching::digest_form;
+    let cases = [
+        ("ghcr.io/org/app:v1", Some("ghcr.io/org/app")),
+        ("ghcr.io:5000/org/app:v1.*", Some("ghcr.io:5000/org/app")),
+        ("*:v1@sha256:*", Some("*@sha256:*")),
+        ("nginx:*", Some("nginx")),
+        ("ghcr.io/org/app@sha256:*", None),
+        ("ghcr.io/org/*", None),
+        ("ghcr.io:*", Some("ghcr.io")),
+    ];
+    for (glob, expected) in cases {
+        assert_eq!(digest_form(glob).as_deref(), expected, "{glob}");
+    }
+}
