@@ -2,6 +2,8 @@
 # End-to-end: policy.wasm evaluated by the harness against a real registry on 127.0.0.1 holding
 # the signing lab's images and cosign signatures. Run with `make e2e-tests`.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
   export ROOT="$BATS_TEST_DIRNAME"
   export HARNESS="${HARNESS:-$ROOT/target/debug/harness}"
@@ -59,6 +61,19 @@ evaluate() {
     --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$@" "$POLICY"
 }
 
+# evaluate_kwctl: the same request and settings under the real engine (KWCTL or kwctl on PATH),
+# trusting the lab's Sigstore; skipped, and said so, when kwctl is absent.
+evaluate_kwctl() {
+  local kwctl="${KWCTL:-$(command -v kwctl || true)}"
+  if [ -z "$kwctl" ] || [ ! -x "$kwctl" ]; then
+    echo "# SKIPPED: kwctl not found (set KWCTL or put kwctl on PATH); only the harness half ran" >&3
+    skip "kwctl not found"
+  fi
+  run --separate-stderr env RUST_BACKTRACE=0 NO_COLOR=1 "$kwctl" run --request-path "$BATS_TEST_TMPDIR/request.json" \
+    --settings-path "$BATS_TEST_TMPDIR/settings.json" --sources-path "$LAB/sources.yaml" \
+    --sigstore-trust-config "$LAB/trust.json" "$POLICY"
+}
+
 allowed() { echo "$output" | jq -r '.allowed'; }
 message() { echo "$output" | jq -r '.status.message // ""'; }
 patch() { echo "$output" | jq -r '.patch // "" | @base64d'; }
@@ -98,6 +113,24 @@ assert_rejected() { # assert_rejected TEXT...: rejected and the message contains
   request Pod "$(image unsigned)"; pubkey_rule
   evaluate
   assert_rejected "rule #0 (pubKeys) failed: no signatures found for image: $(image unsigned)"
+}
+
+@test "pubKeys: an image signed only as a cosign v3 bundle (referrers) is rejected with how to sign" {
+  request Pod "$(image bundle-only)"; pubkey_rule
+  local expected=("rule #0 (pubKeys) failed: no signatures found for image: $(image bundle-only)"
+    "the image has a Sigstore bundle (cosign v3's default format) under the referrers tag $(digest bundle-only | tr : -) but no \`.sig\` signature"
+    "cosign sign --new-bundle-format=false")
+  evaluate
+  assert_rejected "${expected[@]}"
+  evaluate_kwctl
+  assert_rejected "${expected[@]}"
+}
+
+@test "pubKeys: an unsigned image's rejection says nothing of bundles" {
+  request Pod "$(image unsigned)"; pubkey_rule
+  evaluate
+  assert_rejected "no signatures found"
+  [[ "$(message)" != *"bundle"* ]]
 }
 
 @test "pubKeys: tampered payload is rejected" {
@@ -160,6 +193,20 @@ keyless_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
     --sources-path "$LAB/sources.yaml" "$POLICY"
   assert_rejected "keyless verification needs a Sigstore trust root"
+}
+
+@test "keyless: signatures of a private Fulcio without keylessTrustRoot name keylessTrustRoot as the fix" {
+  # The engine trusts the lab's Sigstore (--trust-root / --sigstore-trust-config); the policy's
+  # binding defaults to public-good Fulcio, which did not issue the lab's certificates.
+  request Pod "$(image keyless-email)"
+  settings '{"signatures": [{"image": "*", "keyless": [{"issuer": "https://oidc.lab.example", "subject": "alice@lab.example"}]}]}'
+  local expected=("rule #0 (keyless) failed: no certificate of the identity alice@lab.example (https://oidc.lab.example) chains to the trusted Fulcio CA"
+    "Certificate is not trusted by the provided cert chain"
+    "set keylessTrustRoot.fulcioChain to its Fulcio CA chain")
+  evaluate
+  assert_rejected "${expected[@]}"
+  evaluate_kwctl
+  assert_rejected "${expected[@]}"
 }
 
 prefix_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"keylessPrefix\": [{\"issuer\": \"https://token.actions.githubusercontent.com\", \"urlPrefix\": \"$1\"}]}]}"; }

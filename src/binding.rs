@@ -26,6 +26,18 @@ const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 const GITHUB_URL: &str = "https://github.com/";
 pub const UNBOUND: &str = "identity found only on a signature its certificate did not make";
+/// What the host's trust check says when a certificate does not chain to the given CA, as
+/// opposed to a validity-period failure (protocol doc §3.6): `Certificate is not trusted by the
+/// provided cert chain`, `Certificate not trusted: <webpki error>`.
+const UNTRUSTED_CHAIN: &str = "not trusted";
+const UNTRUSTED_FULCIO: &str = "a certificate of the identity is not from the trusted Fulcio CA";
+
+fn is_untrusted_chain(reason: &str) -> bool {
+    reason.starts_with(UNTRUSTED_FULCIO) && reason.contains(UNTRUSTED_CHAIN)
+}
+
+/// The fix when the signatures come from a Sigstore whose Fulcio the policy does not know.
+pub const TRUST_ROOT_HINT: &str = "if these signatures come from a private Sigstore, set keylessTrustRoot.fulcioChain to its Fulcio CA chain (the default trusts only public-good Sigstore)";
 
 /// One identity a keyless request asks for, as the engine matches it.
 #[derive(Debug, Clone)]
@@ -102,7 +114,7 @@ fn wanted_of(request: &SigstoreVerificationInputV2) -> Vec<Wanted> {
     }
 }
 
-fn image_of(request: &SigstoreVerificationInputV2) -> &str {
+pub(crate) fn image_of(request: &SigstoreVerificationInputV2) -> &str {
     match request {
         SigstoreVerificationInputV2::SigstorePubKeyVerify { image, .. }
         | SigstoreVerificationInputV2::SigstoreKeylessVerify { image, .. }
@@ -243,6 +255,11 @@ impl<'a> Binder<'a> {
                     "no signature certificate of the image carries the identity {}",
                     identity.describe()
                 ),
+                false if reasons.iter().all(|r| is_untrusted_chain(r)) => format!(
+                    "no certificate of the identity {} chains to the trusted Fulcio CA ({}); {TRUST_ROOT_HINT}",
+                    identity.describe(),
+                    reasons.join("; ")
+                ),
                 false => format!("{UNBOUND} ({})", reasons.join("; ")),
             });
         }
@@ -310,9 +327,7 @@ impl<'a> Binder<'a> {
         ) {
             Ok(CertificateTrust::Trusted) => {}
             Ok(CertificateTrust::Untrusted(reason)) => {
-                return Err(format!(
-                    "a certificate of the identity is not from the trusted Fulcio CA: {reason}"
-                ));
+                return Err(format!("{UNTRUSTED_FULCIO}: {reason}"));
             }
             Err(e) => {
                 return Err(format!(

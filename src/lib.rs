@@ -15,6 +15,7 @@
 )]
 
 pub mod binding;
+pub mod bundle_only;
 pub mod escape;
 pub mod glob;
 pub mod host;

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 
-use crate::binding::Binder;
+use crate::binding::{Binder, image_of};
+use crate::bundle_only::BundleOnly;
 use crate::escape::{plain, quoted};
 use crate::host::HostApi;
 use crate::keyless_regex;
@@ -31,7 +32,13 @@ pub fn run_checks(
     binder: &Binder<'_>,
     bind: bool,
 ) -> Vec<CheckOutcome> {
-    let asker = Asker { api, binder, bind };
+    let bundle_only = BundleOnly::new(api);
+    let asker = Asker {
+        api,
+        binder,
+        bind,
+        bundle_only: &bundle_only,
+    };
     plan.checks
         .iter()
         .map(|check| run_check(check, &asker))
@@ -43,13 +50,18 @@ struct Asker<'a> {
     /// Reads signature manifests (keylessRegex) and binds identities when binding is on.
     binder: &'a Binder<'a>,
     bind: bool,
+    /// Explains a missing `.sig` tag when the image is signed only in cosign v3's format.
+    bundle_only: &'a BundleOnly<'a>,
 }
 
 impl Asker<'_> {
     /// One signer's answer: the digest it verified, checked for shape and, for keyless
     /// identities, bound to the signature.
     fn ask(&self, request: &SigstoreVerificationInputV2) -> CheckOutcome {
-        let digest = self.api.verify(request)?;
+        let digest = self
+            .api
+            .verify(request)
+            .map_err(|reason| self.bundle_only.explain(image_of(request), reason))?;
         if !is_valid_digest(&digest) {
             return Err(format!("the host returned a malformed digest {digest:?}"));
         }

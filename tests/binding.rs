@@ -75,7 +75,19 @@ fn binding_cases() -> Vec<Case> {
                 .trust(Ok(json!({"trusted": false, "reason": "Certificate is not trusted by the provided cert chain"}))),
             expect: rejected(
                 "githubActions",
-                "identity found only on a signature its certificate did not make (a certificate of the identity is not from the trusted Fulcio CA: Certificate is not trusted by the provided cert chain)",
+                "no certificate of the identity GitHub Actions of org/app chains to the trusted Fulcio CA (a certificate of the identity is not from the trusted Fulcio CA: Certificate is not trusted by the provided cert chain); if these signatures come from a private Sigstore, set keylessTrustRoot.fulcioChain to its Fulcio CA chain (the default trusts only public-good Sigstore)",
+            ),
+            verify_calls: 1,
+        },
+        Case {
+            name: "a certificate outside its validity is not a trust-root problem: no keylessTrustRoot hint",
+            request: Request::Fixture("pod-no-match"),
+            settings: bound_settings(github()),
+            host: host(GITHUB, &["github-leaf.pem"])
+                .trust(Ok(json!({"trusted": false, "reason": "Certificate is being used after its expiration date"}))),
+            expect: rejected(
+                "githubActions",
+                "identity found only on a signature its certificate did not make (a certificate of the identity is not from the trusted Fulcio CA: Certificate is being used after its expiration date)",
             ),
             verify_calls: 1,
         },

@@ -157,6 +157,8 @@ struct Pushed {
     repository: String,
     reference: String,
     digest: String,
+    /// Bytes of the manifest `digest` names: a descriptor of the image needs them.
+    manifest_size: usize,
 }
 
 impl Lab {
@@ -211,7 +213,8 @@ impl Lab {
 
     async fn push(&mut self, name: &str) -> anyhow::Result<Pushed> {
         let repository = format!("lab/{name}");
-        let (_, digest) = self.pusher.image(&repository, "v1", name, "amd64").await?;
+        let (manifest, digest) = self.pusher.image(&repository, "v1", name, "amd64").await?;
+        let manifest_size = serde_json::to_vec(&manifest)?.len();
         let reference = format!("{}/{repository}:v1", self.registry);
         self.images.insert(
             name.to_string(),
@@ -221,6 +224,7 @@ impl Lab {
             repository,
             reference,
             digest,
+            manifest_size,
         })
     }
 
@@ -351,6 +355,28 @@ impl Lab {
 
         self.push("unsigned").await?;
 
+        // Signed only in cosign v3's default format: a Sigstore bundle (key-a's signature over
+        // the simple-signing payload) attached through OCI referrers, no `.sig` tag. The
+        // Kubewarden host cannot verify it; the policy explains why.
+        let image = self.push("bundle-only").await?;
+        let body = payload(
+            &self.docker_reference(&image),
+            &image.digest,
+            &BTreeMap::new(),
+        );
+        let bundle = json!({
+            "mediaType": push::SIGSTORE_BUNDLE,
+            "verificationMaterial": {"publicKey": {"hint": "key-a"}, "tlogEntries": []},
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(&body))},
+                "signature": self.key_a.sign_base64(&body)
+            }
+        });
+        let subject = json!({"mediaType": push::OCI_MANIFEST, "digest": image.digest, "size": image.manifest_size});
+        self.pusher
+            .bundle_referrer(&image.repository, &subject, &serde_json::to_vec(&bundle)?)
+            .await?;
+
         // Fault material: a signature manifest without layers, and a signed image whose
         // signature manifest the tests corrupt in the registry's storage.
         let image = self.push("no-layers").await?;
@@ -411,6 +437,7 @@ impl Lab {
             repository: repository.clone(),
             reference: format!("{}/{repository}:v1", self.registry),
             digest: index_digest.clone(),
+            manifest_size: serde_json::to_vec(&index)?.len(),
         };
         self.images.insert(
             "multiarch".into(),

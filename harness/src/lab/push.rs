@@ -12,6 +12,8 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -132,6 +134,60 @@ impl Pusher {
         let tag = format!("{}.sig", digest.replace(':', "-"));
         self.manifest(repository, &tag, &manifest, OCI_MANIFEST)
             .await?;
+        Ok(())
+    }
+
+    /// A Sigstore bundle attached to `subject` as cosign v3 stores it on a registry without the
+    /// OCI referrers API: an artifact manifest whose `subject` is the image, pushed by digest,
+    /// and the referrers index under the fallback tag `<alg>-<hex>` (OCI distribution spec,
+    /// "referrers tag schema"). No `.sig` tag.
+    pub async fn bundle_referrer(
+        &self,
+        repository: &str,
+        subject: &Value,
+        bundle: &[u8],
+    ) -> anyhow::Result<()> {
+        let empty = self.blob(repository, b"{}").await?;
+        let layer = self.blob(repository, bundle).await?;
+        let annotations = json!({
+            "dev.sigstore.bundle.content": "message-signature",
+            "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"
+        });
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": SIGSTORE_BUNDLE,
+            "config": {"mediaType": OCI_EMPTY, "digest": empty["digest"], "size": empty["size"]},
+            "layers": [{"mediaType": SIGSTORE_BUNDLE, "digest": layer["digest"], "size": layer["size"]}],
+            "subject": subject,
+            "annotations": annotations
+        });
+        let body = serde_json::to_vec(&manifest)?;
+        let digest = digest_of(&body);
+        let by_digest: Reference = format!("{}/{repository}@{digest}", self.registry).parse()?;
+        self.client
+            .push_manifest_raw(
+                &by_digest,
+                body.clone(),
+                HeaderValue::from_str(OCI_MANIFEST)?,
+            )
+            .await?;
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{
+                "mediaType": OCI_MANIFEST,
+                "artifactType": SIGSTORE_BUNDLE,
+                "digest": digest,
+                "size": body.len(),
+                "annotations": annotations
+            }]
+        });
+        let Some(subject_digest) = subject["digest"].as_str() else {
+            anyhow::bail!("the bundle's subject has no digest");
+        };
+        let tag = subject_digest.replace(':', "-");
+        self.manifest(repository, &tag, &index, OCI_INDEX).await?;
         Ok(())
     }
 }
