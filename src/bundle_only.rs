@@ -23,7 +23,7 @@ const BUNDLE_ANNOTATION_PREFIX: &str = "dev.sigstore.bundle";
 /// Entries of the fallback index examined; the rest are not read.
 const MAX_INDEX_ENTRIES: usize = 64;
 
-pub const HOW_TO_SIGN: &str = "the Kubewarden host verifies only signatures stored under the `.sig` tag: sign with `cosign sign --new-bundle-format=false` (cosign v3) or with cosign v2";
+pub const HOW_TO_SIGN: &str = "the Kubewarden host verifies only signatures stored under the `.sig` tag: sign with `cosign sign --new-bundle-format=false --use-signing-config=false` (cosign v3) or with cosign v2";
 
 /// What the registry holds beside the missing `.sig` tag, per image, read once per request.
 pub struct BundleOnly<'a> {

@@ -37,7 +37,7 @@ fn rejected(reason: &str) -> Expect {
     ))
 }
 
-const HOW: &str = "but no `.sig` signature; the Kubewarden host verifies only signatures stored under the `.sig` tag: sign with `cosign sign --new-bundle-format=false` (cosign v3) or with cosign v2";
+const HOW: &str = "but no `.sig` signature; the Kubewarden host verifies only signatures stored under the `.sig` tag: sign with `cosign sign --new-bundle-format=false --use-signing-config=false` (cosign v3) or with cosign v2";
 
 fn cases() -> Vec<Case> {
     let tag = DIGEST_1.replace(':', "-");
