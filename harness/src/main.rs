@@ -100,12 +100,12 @@ struct RunArgs {
     /// Seconds a successful verification stays cached.
     #[arg(long, default_value_t = 60)]
     cache_ttl: u64,
-    /// Seconds one guest call may run (the Kubernetes webhook default is 10).
-    #[arg(long, default_value_t = 10)]
+    /// Seconds one guest call may run (policy-server's default evaluation timeout is 2).
+    #[arg(long, default_value_t = 2)]
     timeout: u64,
-    /// `strict` binds keyless identities to the layer they sign; `engine` reproduces the real
-    /// Kubewarden engine, which does not (only for testing a policy's own defence).
-    #[arg(long, value_enum, default_value_t = KeylessBinding::Strict)]
+    /// `engine` (default) reads keyless identities as the real Kubewarden engine does, without
+    /// binding them to the layer they sign; `strict` binds them, as no Kubewarden host does.
+    #[arg(long, value_enum, default_value_t = KeylessBinding::Engine)]
     keyless_binding: KeylessBinding,
     /// Write every host capability exchange to this file (kwctl's session format).
     #[arg(long, conflicts_with = "replay_host_capabilities_interactions")]
@@ -267,7 +267,8 @@ impl Evaluation {
             .get("message")
             .and_then(Value::as_str)
             .unwrap_or("(no message)");
-        bail!("the settings are not valid: {message}")
+        // kwctl's words, so that both refusals read alike.
+        bail!("Provided settings are not valid: {message}")
     }
 
     fn evaluate(&self) -> anyhow::Result<AdmissionResponse> {
