@@ -325,7 +325,8 @@ impl Verifier<'_> {
                     *require_rekor_bundle,
                     chain.as_deref(),
                 )
-                .map_err(|e| format!("verification failed: {e}"))?;
+                // The engine passes a construction error on as it is (measured with kwctl).
+                .map_err(|e| e.to_string())?;
                 // Reported as one sigstore-rs error, not per constraint (see `verify`).
                 let mut wanted = vec![Wanted {
                     constraint: Box::new(verifier),
