@@ -13,7 +13,7 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible
-.PHONY: all test unit-tests e2e-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all test unit-tests e2e-tests engine-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
@@ -54,10 +54,16 @@ unit-tests: policy.wasm
 harness:
 	$(CARGO) build -p harness
 
+# The harness's verdicts, each also checked against `kwctl run` when kwctl is found (KWCTL or PATH).
 e2e-tests: policy.wasm harness
 	bats e2e.bats
 
-# Policy cost per admission (replayed host answers) and real-registry verification cost.
+# The module under the real policy-server (KWCTL and POLICY_SERVER or PATH; skipped loudly without).
+engine-tests: policy.wasm harness
+	bats engine.bats
+
+# Policy cost per admission (replayed host answers), real-registry verification cost, and the
+# real engine: kwctl bench and policy-server throughput against the upstream module.
 bench: policy.wasm harness
 	bench/run.sh
 
@@ -78,7 +84,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: fmt-check lint unit-tests fuzz-smoke check-reproducible e2e-tests
+test: fmt-check lint unit-tests fuzz-smoke check-reproducible e2e-tests engine-tests
 
 clean:
 	$(CARGO) clean
