@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the policy's cost per admission over the scenarios of bench/scenarios (replayed
-# host answers, so only the policy and the waPC round trips are measured) and the verification
-# cost against a real registry with lab signatures. Writes bench/results.json, prints a table.
+# host answers, so only the policy and the waPC round trips are measured), the verification
+# cost against a real registry with lab signatures, and the real engine (bench/engine.sh: kwctl
+# bench and policy-server throughput against the upstream module). Writes bench/results.json,
+# prints the tables.
 #   COMPARE=other.wasm make bench   adds a second module and the ratio per scenario
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +57,11 @@ for kind in pubKeys keyless certificates; do
   done
 done
 
+# The real engine (kwctl bench, policy-server under ab) against the upstream module, same lab.
+"$root/bench/engine.sh" "$work/lab" "$registry" "$work/engine.json" > "$work/engine.txt"
+
 printf '%s\n' "${rows[@]}" | jq -s --arg machine "$(nproc) cores, $(uname -m), $(date -u +%F)" \
-  '{machine: $machine, scenarios: .}' > "$out"
+  --slurpfile engine "$work/engine.json" '{machine: $machine, scenarios: ., engine: $engine[0]}' > "$out"
 
 jq -r '
   ["scenario", "module", "allowed", "host calls", "median µs", "p99 µs", "load ms", "bytes"],
@@ -69,6 +74,9 @@ if [ ${#compare[@]} -gt 0 ]; then
   jq -r '.scenarios[] | select(.results | length == 2) |
     "\(.scenario): median ratio \((.results[1].median_us / .results[0].median_us) * 100 | floor / 100)"' "$out"
 fi
+echo
+echo "== the real engine"
+cat "$work/engine.txt"
 # Every scenario must ask exactly its distinct (image, rule) pairs.
 jq -e '[.scenarios[] | .expected_host_calls as $e | .results[]
         | select(.host_calls_per_evaluation != $e)] | length == 0' "$out" > /dev/null \
