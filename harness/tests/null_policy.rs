@@ -29,11 +29,18 @@ fn it_accepts_everything_without_host_calls() {
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("the null policy asks nothing".into()));
     let module = PolicyModule::load(&wasm, Duration::from_secs(2), no_host).unwrap();
-    let big = format!(r#"{{"request": {{"pad": "{}"}}, "settings": {{}}}}"#, "x".repeat(200_000));
+    let big = format!(
+        r#"{{"request": {{"pad": "{}"}}, "settings": {{}}}}"#,
+        "x".repeat(200_000)
+    );
     let cases: [(&str, &[u8], &str); 4] = [
         ("protocol_version", b"", r#""v1""#),
         ("validate_settings", b"{}", r#"{"valid":true}"#),
-        ("validate", br#"{"request": {}, "settings": {}}"#, r#"{"accepted":true}"#),
+        (
+            "validate",
+            br#"{"request": {}, "settings": {}}"#,
+            r#"{"accepted":true}"#,
+        ),
         ("validate", big.as_bytes(), r#"{"accepted":true}"#),
     ];
     for (operation, payload, answer) in cases {

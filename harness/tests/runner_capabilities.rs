@@ -94,7 +94,9 @@ fn a_guest_that_never_returns_is_stopped_by_the_timeout() {
     let module = load(Duration::from_millis(500));
     // Without epoch interruption this call would never return.
     let answer = module.call("l", b"");
-    let error = answer.expect_err("the loop must be interrupted").to_string();
+    let error = answer
+        .expect_err("the loop must be interrupted")
+        .to_string();
     // `AdmissionResponse::guest_failure` recognises a timeout by this text.
     assert!(error.contains("execution deadline exceeded"), "{error}");
 }

@@ -158,7 +158,8 @@ enum EngineSubject<'a> {
 }
 
 fn describe(constraint: &EngineConstraint<'_>) -> String {
-    serde_yaml::to_string(constraint).unwrap_or_else(|e| format!("(constraint not printable: {e})\n"))
+    serde_yaml::to_string(constraint)
+        .unwrap_or_else(|e| format!("(constraint not printable: {e})\n"))
 }
 
 impl Verifier<'_> {
