@@ -121,48 +121,7 @@ impl Verifier<'_> {
             unsatisfied.concat()
         ))
     }
-}
 
-/// The engine's text for a failure to read the signature layers: an anyhow error whose Debug
-/// form (what the guest receives) repeats the cause.
-fn trusted_layers_failure(error: &sigstore::errors::SigstoreError) -> String {
-    format!("failed to get image trusted layers: {error}\n\nCaused by:\n    {error}")
-}
-
-/// How the engine names an unsatisfied constraint: the constraint serialised as YAML.
-#[derive(serde::Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-enum EngineConstraint<'a> {
-    PubKey {
-        owner: Option<&'a str>,
-        key: &'a str,
-        annotations: &'a Option<BTreeMap<String, String>>,
-    },
-    GenericIssuer {
-        issuer: &'a str,
-        subject: EngineSubject<'a>,
-        annotations: &'a Option<BTreeMap<String, String>>,
-    },
-    GithubAction {
-        owner: &'a str,
-        repo: Option<&'a str>,
-        annotations: &'a Option<BTreeMap<String, String>>,
-    },
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-enum EngineSubject<'a> {
-    Equal(&'a str),
-    UrlPrefix(&'a str),
-}
-
-fn describe(constraint: &EngineConstraint<'_>) -> String {
-    serde_yaml::to_string(constraint)
-        .unwrap_or_else(|e| format!("(constraint not printable: {e})\n"))
-}
-
-impl Verifier<'_> {
     /// The certificate PEM of every `.sig` layer, for the strict bundle check.
     async fn layer_certificates(&self, signature_image: &str) -> Result<LayerCertificates, String> {
         let reference = parse_reference(signature_image)?;
@@ -343,6 +302,45 @@ impl Verifier<'_> {
             }
         })
     }
+}
+
+/// The engine's text for a failure to read the signature layers: an anyhow error whose Debug
+/// form (what the guest receives) repeats the cause.
+fn trusted_layers_failure(error: &sigstore::errors::SigstoreError) -> String {
+    format!("failed to get image trusted layers: {error}\n\nCaused by:\n    {error}")
+}
+
+/// How the engine names an unsatisfied constraint: the constraint serialised as YAML.
+#[derive(serde::Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum EngineConstraint<'a> {
+    PubKey {
+        owner: Option<&'a str>,
+        key: &'a str,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+    GenericIssuer {
+        issuer: &'a str,
+        subject: EngineSubject<'a>,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+    GithubAction {
+        owner: &'a str,
+        repo: Option<&'a str>,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+enum EngineSubject<'a> {
+    Equal(&'a str),
+    UrlPrefix(&'a str),
+}
+
+fn describe(constraint: &EngineConstraint<'_>) -> String {
+    serde_yaml::to_string(constraint)
+        .unwrap_or_else(|e| format!("(constraint not printable: {e})\n"))
 }
 
 /// A public key signature and the signer annotations, on the same layer (engine semantics).
