@@ -52,6 +52,8 @@ evaluate() {
 verdict_summary() { # verdict_summary STATUS OUTPUT
   if [ "$1" -ne 0 ]; then
     printf '%s\n' "$2" | grep -o 'Provided settings are not valid: .*' | tail -1 | tr -s ' '
+    # a policy whose own signature does not verify: both refuse to run it, in their own words
+    [ -z "${ENGINE_VERIFY_KEY:-}" ] || echo "refused to run the policy"
     return 0
   fi
   printf '%s\n' "$2" | grep '^{' | tail -1 | jq -S '{allowed, patch: (.patch // "" | @base64d),
@@ -60,16 +62,18 @@ verdict_summary() { # verdict_summary STATUS OUTPUT
 }
 
 # same_under_kwctl HARNESS_ARGS...: run kwctl on the inputs `evaluate` used; leaves the
-# harness's $status / $output in place.
+# harness's $status / $output in place. ENGINE_POLICY (default $POLICY) is the policy kwctl
+# runs, ENGINE_VERIFY_KEY a key its signature must verify with (kwctl --verification-key).
 same_under_kwctl() {
   [ -n "$KWCTL" ] || return 0
   # `--keyless-binding strict` is the harness's opt-in "binding host": no Kubewarden host
   # behaves so, there is nothing to compare with.
   case " $* " in *" --keyless-binding strict "*) return 0 ;; esac
-  local harness_status=$status harness_output=$output engine_status=0 ours theirs
-  RUST_BACKTRACE=0 NO_COLOR=1 "$KWCTL" run --request-path "$BATS_TEST_TMPDIR/request.json" \
+  local harness_status=$status harness_output=$output engine_status=0 ours theirs extra=()
+  [ -z "${ENGINE_VERIFY_KEY:-}" ] || extra=(--verification-key "$ENGINE_VERIFY_KEY")
+  RUST_BACKTRACE=0 "$KWCTL" run --request-path "$BATS_TEST_TMPDIR/request.json" \
     --settings-path "$BATS_TEST_TMPDIR/settings.json" --sources-path "$LAB/sources.yaml" \
-    --sigstore-trust-config "$LAB/trust.json" "$POLICY" \
+    --sigstore-trust-config "$LAB/trust.json" "${extra[@]}" "${ENGINE_POLICY:-$POLICY}" \
     > "$BATS_TEST_TMPDIR/kwctl.out" 2> "$BATS_TEST_TMPDIR/kwctl.err" || engine_status=$?
   ours=$(verdict_summary "$harness_status" "$harness_output")
   if [ "$engine_status" -eq 0 ]; then
@@ -500,9 +504,10 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   "$HARNESS" annotate -m "$ROOT/metadata.yml" -o "$BATS_TEST_TMPDIR/annotated.wasm" "$POLICY"
   "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
   request Pod "$(image key-signed)"; pubkey_rule
-  verified_run() {
+  verified_run() { # the harness's --verify-key, checked against kwctl's --verification-key
     run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
       --sources-path "$LAB/sources.yaml" --verify-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
+    ENGINE_POLICY="registry://$REGISTRY/policies/sigpin:signed" ENGINE_VERIFY_KEY="$LAB/$1" same_under_kwctl
   }
   verified_run key-a.pub
   [ "$status" -eq 1 ]
