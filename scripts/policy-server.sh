@@ -3,7 +3,7 @@
 # no Kubernetes, the lab's sources.yaml and Sigstore trust config.
 #   scripts/policy-server.sh start DIR POLICIES_YML SOURCES_YAML TRUST_JSON [EXTRA_FLAGS...]
 #       prints 127.0.0.1:PORT once /readiness answers; writes DIR/addr, DIR/pid, DIR/startup_ms
-#       (launch to ready) and DIR/log (NO_COLOR=1, parseable). If the server exits before it is
+#       (launch to ready) and DIR/log (plain text). If the server exits before it is
 #       ready (e.g. invalid settings), prints its log on stderr and exits 1.
 #   scripts/policy-server.sh stop DIR
 # The binary: $POLICY_SERVER, else policy-server on PATH.
@@ -33,6 +33,8 @@ start() {
   port=$(free_port)
   ready_port=$(free_port)
   started=$(now_ms)
+  # This policy-server reads NO_COLOR as the value of --log-no-color, whose sense is inverted
+  # (true turns colours on, 1 is refused): false gives a plain, parseable log.
   NO_COLOR=false RUST_BACKTRACE=0 "$binary" --policies "$policies" --addr 127.0.0.1 --port "$port" \
     --readiness-probe-port "$ready_port" --sources-path "$sources" --sigstore-trust-config "$trust" \
     --sigstore-cache-dir "$dir/sigstore" --policies-download-dir "$dir/policies" \
