@@ -28,6 +28,9 @@ setup_file() {
   "$HARNESS" lab --registry "$REGISTRY" --out "$LAB" > /dev/null
   export ANNOTATED="$BATS_FILE_TMPDIR/annotated-policy.wasm"
   "$KWCTL" annotate -m "$ROOT/metadata.yml" -u "$ROOT/README.md" -o "$ANNOTATED" "$POLICY" 2> "$BATS_FILE_TMPDIR/annotate.log"
+  export OVERRUN="$BATS_FILE_TMPDIR/overrun-policy.wasm"
+  "$KWCTL" annotate -m "$ROOT/bench/null-policy/metadata.yml" -o "$OVERRUN" \
+    "$ROOT/test_data/engine/overrun-policy.wasm" 2>> "$BATS_FILE_TMPDIR/annotate.log"
   policies > "$BATS_FILE_TMPDIR/policies.yml"
   ADDR=$("$ROOT/scripts/policy-server.sh" start "$SERVER_DIR" "$BATS_FILE_TMPDIR/policies.yml" \
     "$LAB/sources.yaml" "$LAB/trust.json")
@@ -54,7 +57,7 @@ declared_capabilities() {
 # policies.yml: one id per configuration under test, all on the same annotated module.
 policies() {
   jq -n --arg wasm "file://$ANNOTATED" --argjson caps "$(declared_capabilities)" \
-    --arg registry "$REGISTRY" --rawfile key "$LAB/key-a.pub" \
+    --arg overrun "file://$OVERRUN" --arg registry "$REGISTRY" --rawfile key "$LAB/key-a.pub" \
     --rawfile fi "$LAB/fulcio-intermediate.pem" --rawfile fr "$LAB/fulcio-root.pem" '
     {signatures: [{image: ($registry + "/lab/*"), pubKeys: [$key]}]} as $pubkeys
     | {keylessTrustRoot: {fulcioChain: [$fi, $fr]},
@@ -62,7 +65,8 @@ policies() {
     | {sig: {"module": $wasm, allowedToMutate: true, hostCapabilities: $caps, settings: $pubkeys},
        keyless: {"module": $wasm, allowedToMutate: true, hostCapabilities: $caps, settings: $github},
        "no-mutation": {"module": $wasm, allowedToMutate: false, hostCapabilities: $caps, settings: $pubkeys},
-       "no-capabilities": {"module": $wasm, allowedToMutate: true, settings: $pubkeys}}'
+       "no-capabilities": {"module": $wasm, allowedToMutate: true, settings: $pubkeys},
+       overrun: {"module": $overrun, allowedToMutate: false, settings: {}}}'
 }
 
 # review [UPDATE OLD_IMAGE [SUBRESOURCE]]: $BATS_TEST_TMPDIR/request.json (see `request`) as an
@@ -165,6 +169,17 @@ post() {
   request Pod "$(image key-signed)"; review
   post no-capabilities
   assert_rejected "Policy has not been granted access to the 'oci/v2/verify' host capability"
+}
+
+@test "a policy that overruns the default 2 s timeout: rejected with code 500, as the harness does" {
+  request Pod "$(image key-signed)"; review
+  post overrun
+  [ "$(allowed)" = false ]
+  [ "$(echo "$output" | jq -c .status)" = '{"message":"Policy execution interrupted because it exceeded the allowed execution time","code":500}' ]
+  local engine=$output
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/review.json" "$ROOT/test_data/engine/overrun-policy.wasm"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -c '{allowed, status}')" = "$(echo "$engine" | jq -c '{allowed, status}')" ]
 }
 
 @test "invalid settings: policy-server refuses to start and says why" {
