@@ -522,6 +522,137 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   assert_pinned key-signed /spec/containers/0/image
 }
 
+# === issue 14: settings that mean what they say (security) =================================
+# Distinct signers, annotations only where bound, per-container change, patches only where
+# Kubernetes allows a change, bounded binding cost. (Before the faults section: it needs the
+# registry.)
+
+# pod_update SPEC OLD_SPEC [SUBRESOURCE]: a Pod UPDATE whose spec is SPEC and whose
+# oldObject's spec is OLD_SPEC (JSON), optionally through a subresource.
+pod_update() {
+  jq -n --argjson spec "$1" --argjson old "$2" --arg sub "${3:-}" '
+    def pod($s): {apiVersion: "v1", kind: "Pod", metadata: {name: "app", namespace: "default", labels: {app: "a"}}, spec: $s};
+    {uid: "e2e-uid", kind: {group: "", version: "v1", kind: "Pod"},
+     resource: {group: "", version: "v1", resource: "pods"},
+     name: "app", namespace: "default", operation: "UPDATE", userInfo: {username: "e2e"},
+     object: pod($spec), oldObject: pod($old)}
+    + if $sub == "" then {} else {subResource: $sub} end' > "$BATS_TEST_TMPDIR/request.json"
+}
+
+# assert_settings_refused TEXT: validate_settings refused the settings with TEXT in its message
+assert_settings_refused() {
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"Provided settings are not valid: "*"$1"* ]] || { echo "output: $output"; return 1; }
+}
+
+@test "threshold duplicates: one key twice (CRLF spelling) is refused by validate_settings" {
+  request Pod "$(image key-signed)"
+  settings "{\"signatures\": [{\"image\": \"*\", \"threshold\": 2, \"pubKeys\": [$(pem key-a.pub), $(sed 's/$/\r/' "$LAB/key-a.pub" | jq -Rs .)]}]}"
+  evaluate
+  assert_settings_refused 'rule #0 (pubKeys), field "pubKeys[1]": is the same key as pubKeys[0]'
+}
+
+@test "threshold duplicates: two certificates of one key are refused by validate_settings" {
+  request Pod "$(image cert-bundle)"
+  settings "{\"signatures\": [{\"image\": \"*\", \"threshold\": 2, \"certificates\": [$(pem leaf.pem), $(pem expired-leaf.pem)]}]}"
+  evaluate
+  assert_settings_refused 'field "certificates[1]": certifies the same public key as certificates[0]'
+}
+
+@test "threshold duplicates: nested keylessPrefix entries with threshold 2 are refused" {
+  request Pod "$(image keyless-github)"
+  local issuer
+  issuer=$(jq -r .identities.github_issuer "$LAB/lab.json")
+  settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"threshold\": 2, \"keylessPrefix\": [{\"issuer\": \"$issuer\", \"urlPrefix\": \"https://github.com/org\"}, {\"issuer\": \"$issuer\", \"urlPrefix\": \"https://github.com/org/app/\"}]}]}"
+  evaluate
+  assert_settings_refused '"https://github.com/org/app/" and keylessPrefix[0] "https://github.com/org/" are nested'
+}
+
+@test "forged annotation layer: the engine's certificate variant admits it (upstream policy)" {
+  local upstream=${UPSTREAM_POLICY:-/work/shared/engine/verify-image-signatures-1.0.11.wasm}
+  [ -f "$upstream" ] || skip "upstream module not found (set UPSTREAM_POLICY)"
+  request Pod "$(image cert-forged-annotation)"
+  settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem leaf.pem)], \"certificateChain\": [$(pem ca-intermediate.pem), $(pem ca-root.pem)], \"requireRekorBundle\": false, \"annotations\": {\"env\": \"prod\"}}]}"
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$upstream"
+  [ "$(echo "$output" | tail -1 | jq -r .allowed)" = true ]
+  ENGINE_POLICY=$upstream same_under_kwctl # the real kwctl admits it too
+}
+
+@test "forged annotation layer: annotations on a certificates rule are refused by validate_settings" {
+  request Pod "$(image cert-forged-annotation)"
+  settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem leaf.pem)], \"annotations\": {\"env\": \"prod\"}}]}"
+  evaluate
+  assert_settings_refused 'rule #0 (certificates), field "annotations": cannot be bound to the certificate'"'"'s signature'
+}
+
+@test "forged annotation layer: a pubKeys rule requires the annotations on the key's own layer" {
+  request Pod "$(image key-forged-annotation)"; pubkey_rule ', "annotations": {"env": "prod"}'
+  evaluate
+  assert_rejected "image \"$(image key-forged-annotation)\": rule #0 (pubKeys) failed: Image verification failed: missing signatures"
+}
+
+@test "debug container with an old tag: verified although oldObject holds the tag" {
+  local spec old
+  old=$(jq -cn --arg i "$(image unsigned)" '{containers: [{name: "app", image: $i}]}')
+  spec=$(jq -cn --arg i "$(image unsigned)" '{containers: [{name: "app", image: $i}], ephemeralContainers: [{name: "debugger", image: $i}]}')
+  pod_update "$spec" "$old" ephemeralcontainers
+  pubkey_rule '' ', "reverifyUnchangedImages": false'
+  evaluate
+  assert_rejected "ephemeral container \"debugger\" image \"$(image unsigned)\": rule #0 (pubKeys) failed: no signatures found"
+}
+
+@test "UPDATE story: kubectl debug on a Pod with a tagged debug container pins only the new one" {
+  local app spec old
+  app="$(image key-signed)@$(digest key-signed)"
+  old=$(jq -cn --arg a "$app" --arg d "$(image key-signed)" '{containers: [{name: "app", image: $a}], ephemeralContainers: [{name: "debugger-1", image: $d}]}')
+  spec=$(jq -cn --arg a "$app" --arg d "$(image key-signed)" '{containers: [{name: "app", image: $a}], ephemeralContainers: [{name: "debugger-1", image: $d}, {name: "debugger-2", image: $d}]}')
+  pod_update "$spec" "$old" ephemeralcontainers
+  pubkey_rule
+  evaluate
+  assert_pinned key-signed /spec/ephemeralContainers/1/image
+}
+
+@test "UPDATE story: a label-only UPDATE of a Pod with a tagged image volume leaves spec.volumes alone" {
+  local spec
+  spec=$(jq -cn --arg a "$(image key-signed)@$(digest key-signed)" --arg v "$(image two-signers)" \
+    '{containers: [{name: "app", image: $a}], volumes: [{name: "data", image: {reference: $v}}]}')
+  pod_update "$spec" "$spec"
+  pubkey_rule
+  evaluate
+  [ "$status" -eq 0 ]
+  [ "$(allowed)" = true ]
+  [ "$(patch)" = "" ]
+}
+
+@test "UPDATE story: an unsigned tagged image volume is still rejected on UPDATE" {
+  local spec
+  spec=$(jq -cn --arg a "$(image key-signed)@$(digest key-signed)" --arg v "$(image unsigned)" \
+    '{containers: [{name: "app", image: $a}], volumes: [{name: "data", image: {reference: $v}}]}')
+  pod_update "$spec" "$spec"
+  pubkey_rule
+  evaluate
+  assert_rejected "image volume \"data\" image \"$(image unsigned)\": rule #0 (pubKeys) failed: no signatures found"
+}
+
+@test "100 PEM spellings of one keyless certificate: one candidate, accepted in strict and engine mode" {
+  request Pod "$(image keyless-pem-variants)"
+  settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"githubActions\": {\"owner\": \"org\", \"repo\": \"app\"}}]}"
+  evaluate --keyless-binding strict
+  assert_pinned keyless-pem-variants /spec/containers/0/image
+  evaluate
+  assert_pinned keyless-pem-variants /spec/containers/0/image
+}
+@test "100 PEM spellings of a transplanted certificate: rejected after one proof under engine mode" {
+  request Pod "$(image transplant-pem-variants)"
+  settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \"githubActions\": {\"owner\": \"org\", \"repo\": \"app\"}}]}"
+  evaluate
+  assert_rejected "image \"$(image transplant-pem-variants)\": rule #0 (githubActions) failed: identity found only on a signature its certificate did not make (no signature of this image was made with the certificate's key"
+  [[ "$(message)" != *"; no signature"* ]] || { echo "more than one proof: $(message)"; return 1; }
+}
+
+# === end of issue 14 ==========================================================================
+
 # --- faults (keep last: stops the registry) -------------------------------------------------
 
 @test "a registry on a closed port: rejected with the cause" {

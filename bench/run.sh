@@ -35,11 +35,22 @@ pod() {
     resource: {group: "", version: "v1", resource: "pods"}, name: "bench", namespace: "default",
     operation: "CREATE", object: {metadata: {name: "bench"}, spec: {containers: [{name: "app", image: $image}]}}}'
 }
-for kind in pubKeys keyless certificates; do
+# Adversarial (issue 14), each well inside policy-server's 2 s default timeout:
+#   keyless-pem-variants     one genuine keyless signature plus 99 layers carrying its
+#                            certificate in other PEM spellings (accepted: one candidate)
+#   transplant-pem-variants  the transplanted certificate in 100 spellings on garbage layers,
+#                            under the engine's binding (rejected after one proof, not 100)
+for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-variants; do
+  binding=strict
   case $kind in
     pubKeys) image=key-signed
       jq -n --rawfile k "$work/lab/key-a.pub" '{signatures: [{image: "*", pubKeys: [$k]}]}' ;;
-    keyless) image=keyless-github
+    keyless|keyless-pem-variants|transplant-pem-variants)
+      case $kind in
+        keyless) image=keyless-github ;;
+        keyless-pem-variants) image=keyless-pem-variants ;;
+        transplant-pem-variants) image=transplant-pem-variants binding=engine ;;
+      esac
       jq -n --rawfile i "$work/lab/fulcio-intermediate.pem" --rawfile r "$work/lab/fulcio-root.pem" \
         '{keylessTrustRoot: {fulcioChain: [$i, $r]}, signatures: [{image: "*", githubActions: {owner: "org", repo: "app"}}]}' ;;
     certificates) image=cert-bundle
@@ -48,11 +59,11 @@ for kind in pubKeys keyless certificates; do
   pod "$(jq -r --arg n "$image" '.images[$n].ref' "$work/lab/lab.json")" > "$work/request.json"
   for cache in cold warm; do
     ttl=$([ $cache = cold ] && echo 0 || echo 600)
-    row=$("$harness" bench --json --runs 20 --cache-ttl "$ttl" \
+    row=$("$harness" bench --json --runs 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
       --request-path "$work/request.json" --settings-path "$work/settings.json" \
       --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$policy")
     # keyless: the verification plus the policy's binding (digest, .sig manifest, chain, proof)
-    calls=$([ $kind = keyless ] && echo 5 || echo 1)
+    calls=$(case $kind in keyless*|transplant*) echo 5 ;; *) echo 1 ;; esac)
     rows+=("$(jq -c --arg s "registry-$kind-$cache" --argjson c "$calls" '{scenario: $s, expected_host_calls: $c, results: .}' <<< "$row")")
   done
 done

@@ -46,6 +46,10 @@ def image(i):
     return f"registry.bench.local/team/app{i}:v1"
 
 
+def long_image(i):
+    return f"registry.bench.local/team/{'a' * 200}/app{i}:v1"
+
+
 SCENARIOS = {
     # name: (request, rules, distinct (image, rule) pairs)
     "pod-1-container-1-rule": (pod([image(0)]), [rule("registry.bench.local/*")], 1),
@@ -61,6 +65,11 @@ SCENARIOS = {
                            [rule(f"other{i}.example/*") for i in range(48)] + [rule("registry.bench.local/*"), rule("*/team/*")], 10),
     "deployment-3-containers": (pod([image(i) for i in range(3)], ("apps", "v1", "Deployment")), [rule("registry.bench.local/*")], 3),
     "cronjob-3-containers": (pod([image(i) for i in range(3)], ("batch", "v1", "CronJob")), [rule("registry.bench.local/*")], 3),
+    # Adversarial (issue 14): a 2.6 MB Pod of 10,000 distinct long names against 300 rules that
+    # start with `*` and match none of them; must finish well inside policy-server's 2 s.
+    "adversarial-10000-long-names-300-star-rules": (
+        pod([long_image(i) for i in range(10000)]),
+        [rule(f"*.other{i}.example/*") for i in range(300)], 0),
     "reject-100-failures": (pod([f"registry.bench.local/unsigned/app{i}:v1" for i in range(100)]), [rule("registry.bench.local/*")], 100),
 }
 

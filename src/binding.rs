@@ -11,15 +11,15 @@
 //! Together: the holder of the identity's key signed this digest.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use serde_json::Value;
 
 use crate::host::{CertificateTrust, HostApi};
 use crate::reference::ImageReference;
-use crate::settings::rfc3339_from_unix;
-use crate::x509::{Identity, Subject, identity_of_pem};
+use crate::settings::{normalised_url_prefix, rfc3339_from_unix};
+use crate::x509::{Identity, Subject, identity_of_der};
 
 const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
@@ -73,14 +73,6 @@ impl Wanted {
     }
 }
 
-/// The engine appends `/` to a URL prefix so `…/org` cannot match `…/org-evil/…`.
-fn normalise_prefix(prefix: &str) -> String {
-    match prefix.ends_with('/') {
-        true => prefix.to_string(),
-        false => format!("{prefix}/"),
-    }
-}
-
 /// The identities a request asks for; empty for key and certificate requests.
 fn wanted_of(request: &SigstoreVerificationInputV2) -> Vec<Wanted> {
     match request {
@@ -96,7 +88,7 @@ fn wanted_of(request: &SigstoreVerificationInputV2) -> Vec<Wanted> {
                 .iter()
                 .map(|k| Wanted::Prefix {
                     issuer: k.issuer.clone(),
-                    prefix: normalise_prefix(&k.url_prefix),
+                    prefix: normalised_url_prefix(&k.url_prefix),
                 })
                 .collect()
         }
@@ -120,10 +112,18 @@ fn image_of(request: &SigstoreVerificationInputV2) -> &str {
     }
 }
 
-/// A certificate found on a `.sig` layer.
+/// Most `.sig` layers read per image; a larger signature manifest is refused, not walked.
+pub const MAX_SIGNATURE_LAYERS: usize = 512;
+/// Most distinct certificates of one wanted identity examined per image. Each costs two host
+/// calls, and the host walks every layer for each: more is refused, not tried.
+pub const MAX_CANDIDATES: usize = 8;
+
+/// A certificate found on a `.sig` layer. Layers carrying the same certificate (by DER, in any
+/// PEM spelling) with the same bundle time are one candidate.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub pem: String,
+    pub der: Vec<u8>,
     pub identity: Identity,
     pub integrated_time: Option<i64>,
 }
@@ -139,43 +139,54 @@ fn integrated_time(bundle: &str) -> Option<i64> {
         .as_i64()
 }
 
-/// Certificates of the `.sig` manifest's layers (unparseable ones are skipped: they cannot
-/// carry an identity).
-fn candidates_of(manifest: &Value) -> Vec<Candidate> {
+/// Certificates of the `.sig` manifest's layers, each distinct (DER, bundle time) once, in
+/// layer order (unparseable ones are skipped: they cannot carry an identity).
+fn candidates_of(manifest: &Value) -> Result<Vec<Candidate>, String> {
     let layers = manifest
         .get("layers")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    layers
+    if layers.len() > MAX_SIGNATURE_LAYERS {
+        return Err(format!(
+            "the signature manifest has {} layers, more than the {MAX_SIGNATURE_LAYERS} the policy reads",
+            layers.len()
+        ));
+    }
+    let mut seen = HashSet::new();
+    Ok(layers
         .iter()
         .filter_map(|layer| {
             let annotations = layer.get("annotations")?;
-            let pem = annotations
-                .get(CERTIFICATE_ANNOTATION)?
-                .as_str()?
-                .to_string();
-            let identity = identity_of_pem(&pem).ok()?;
+            let pem_text = annotations.get(CERTIFICATE_ANNOTATION)?.as_str()?;
+            let block = pem::parse(pem_text.trim()).ok()?;
+            let identity = identity_of_der(block.contents()).ok()?;
             let integrated_time = annotations
                 .get(BUNDLE_ANNOTATION)
                 .and_then(Value::as_str)
                 .and_then(integrated_time);
-            Some(Candidate {
-                pem,
-                identity,
-                integrated_time,
-            })
+            let der = block.into_contents();
+            seen.insert((der.clone(), integrated_time))
+                .then(|| Candidate {
+                    pem: pem_text.to_string(),
+                    der,
+                    identity,
+                    integrated_time,
+                })
         })
-        .collect()
+        .collect())
 }
+
+/// (image, certificate DER, bundle time): what one proof is about.
+type ProofKey = (String, Vec<u8>, Option<i64>);
 
 pub struct Binder<'a> {
     api: &'a HostApi<'a>,
     fulcio_chain: &'a [String],
     /// Per image as written: the certificates of its signatures, read once per request.
     candidates: RefCell<HashMap<String, SignatureCertificates>>,
-    /// Per (image, certificate): whether that certificate's key signed the image.
-    proofs: RefCell<HashMap<(String, String), Result<(), String>>>,
+    /// Per (image, certificate DER, bundle time): whether that certificate's key signed it.
+    proofs: RefCell<HashMap<ProofKey, Result<(), String>>>,
 }
 
 impl<'a> Binder<'a> {
@@ -204,7 +215,18 @@ impl<'a> Binder<'a> {
         for identity in &wanted {
             let mut reasons = Vec::new();
             let mut bound = false;
-            for candidate in candidates.iter().filter(|c| identity.matches(&c.identity)) {
+            let matching: Vec<&Candidate> = candidates
+                .iter()
+                .filter(|c| identity.matches(&c.identity))
+                .collect();
+            if matching.len() > MAX_CANDIDATES {
+                return Err(format!(
+                    "the signatures carry {} distinct certificates of the identity {}, more than the {MAX_CANDIDATES} the policy examines",
+                    matching.len(),
+                    identity.describe()
+                ));
+            }
+            for candidate in matching {
                 match self.prove(image, digest, candidate) {
                     Ok(()) => {
                         bound = true;
@@ -255,11 +277,15 @@ impl<'a> Binder<'a> {
             .api
             .oci_manifest(&signatures)
             .map_err(|e| format!("cannot read the signature manifest {signatures}: {e}"))?;
-        Ok((digest, candidates_of(&manifest)))
+        Ok((digest, candidates_of(&manifest)?))
     }
 
     fn prove(&self, image: &str, digest: &str, candidate: &Candidate) -> Result<(), String> {
-        let key = (image.to_string(), candidate.pem.clone());
+        let key = (
+            image.to_string(),
+            candidate.der.clone(),
+            candidate.integrated_time,
+        );
         if let Some(known) = self.proofs.borrow().get(&key) {
             return known.clone();
         }

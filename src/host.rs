@@ -5,6 +5,7 @@ use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::crypto::{Certificate, CertificateEncoding};
 use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
 use serde::Deserialize;
+use std::cell::Cell;
 
 /// The policy's only contact with the world: calls of the `kubewarden` binding (`Err` carries
 /// the host's error text) and the clock.
@@ -45,23 +46,43 @@ pub enum CertificateTrust {
     Untrusted(String),
 }
 
+/// Most host calls one request may make. Every call can cost a registry round trip, and the
+/// engine's evaluation timeout (policy-server: 2 s) turns a slow request into an error that
+/// `failurePolicy: Ignore` admits; past this budget the remaining checks fail instead.
+pub const MAX_HOST_CALLS_PER_REQUEST: usize = 256;
+
 pub struct HostApi<'h> {
     host: &'h dyn Host,
+    calls: Cell<usize>,
 }
 
 impl<'h> HostApi<'h> {
     pub fn new(host: &'h dyn Host) -> Self {
-        Self { host }
+        Self {
+            host,
+            calls: Cell::new(0),
+        }
+    }
+
+    /// One host call, within the request's budget.
+    fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let made = self.calls.get();
+        if made >= MAX_HOST_CALLS_PER_REQUEST {
+            return Err(format!(
+                "not asked: the request needs more than {MAX_HOST_CALLS_PER_REQUEST} host calls, the policy's limit per request"
+            ));
+        }
+        self.calls.set(made.saturating_add(1));
+        self.host
+            .call(namespace, operation, payload)
+            .map_err(|e| clean_reason(&e))
     }
 
     /// `oci/v2/verify`: the digest the host verified, or why it did not.
     pub fn verify(&self, input: &SigstoreVerificationInputV2) -> Result<String, String> {
         let payload = serde_json::to_vec(input)
             .map_err(|e| format!("cannot encode the verification request: {e}"))?;
-        let answer = self
-            .host
-            .call("oci", "v2/verify", &payload)
-            .map_err(|e| clean_reason(&e))?;
+        let answer = self.call("oci", "v2/verify", &payload)?;
         let answer: VerificationAnswer = serde_json::from_slice(&answer)
             .map_err(|e| format!("the host answered an unreadable verification result: {e}"))?;
         if !answer.is_trusted {
@@ -77,10 +98,7 @@ impl<'h> HostApi<'h> {
             digest: String,
         }
         let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
-        let answer = self
-            .host
-            .call("oci", "v1/manifest_digest", &payload)
-            .map_err(|e| clean_reason(&e))?;
+        let answer = self.call("oci", "v1/manifest_digest", &payload)?;
         serde_json::from_slice::<DigestAnswer>(&answer)
             .map(|a| a.digest)
             .map_err(|e| format!("the host answered an unreadable manifest digest: {e}"))
@@ -89,10 +107,7 @@ impl<'h> HostApi<'h> {
     /// `oci/v1/oci_manifest`: the manifest of `image` as the registry serves it.
     pub fn oci_manifest(&self, image: &str) -> Result<serde_json::Value, String> {
         let payload = serde_json::to_vec(image).map_err(|e| e.to_string())?;
-        let answer = self
-            .host
-            .call("oci", "v1/oci_manifest", &payload)
-            .map_err(|e| clean_reason(&e))?;
+        let answer = self.call("oci", "v1/oci_manifest", &payload)?;
         serde_json::from_slice(&answer)
             .map_err(|e| format!("the host answered an unreadable manifest: {e}"))
     }
@@ -116,10 +131,7 @@ impl<'h> HostApi<'h> {
         };
         let payload = serde_json::to_vec(&request)
             .map_err(|e| format!("cannot encode the certificate request: {e}"))?;
-        let answer = self
-            .host
-            .call("crypto", "v1/is_certificate_trusted", &payload)
-            .map_err(|e| clean_reason(&e))?;
+        let answer = self.call("crypto", "v1/is_certificate_trusted", &payload)?;
         let answer: TrustAnswer = serde_json::from_slice(&answer)
             .map_err(|e| format!("the host answered an unreadable trust result: {e}"))?;
         Ok(if answer.trusted {

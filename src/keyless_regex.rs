@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo;
 
-use crate::binding::Binder;
+use crate::binding::{Binder, MAX_CANDIDATES};
 use crate::settings::{IssuerMatch, RegexIdentity, anchored};
 use crate::verdict::CheckOutcome;
 
@@ -54,6 +54,13 @@ pub fn answers(
                         .then(|| (issuer.to_string(), subject_text.to_string()))
                 })
                 .collect();
+            if identities.len() > MAX_CANDIDATES {
+                return Err(format!(
+                    "the signatures carry {} distinct identities matching {}, more than the {MAX_CANDIDATES} the policy examines",
+                    identities.len(),
+                    describe(entry)
+                ));
+            }
             if identities.is_empty() {
                 return Err(format!(
                     "no signature certificate matches {}",

@@ -15,6 +15,8 @@
 )]
 
 pub mod binding;
+pub mod escape;
+pub mod glob;
 pub mod host;
 pub mod keyless_regex;
 pub mod matching;
@@ -32,7 +34,7 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use binding::Binder;
 use host::{Host, HostApi};
@@ -87,8 +89,8 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Inspection::Workload(workload) => workload,
     };
     let unchanged = match settings.reverify_unchanged_images {
-        true => BTreeSet::new(),
-        false => workload::old_images(request),
+        true => BTreeMap::new(),
+        false => workload::old_sites(request).unwrap_or_default(),
     };
     let context = PlanContext {
         namespace: request

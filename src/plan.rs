@@ -2,7 +2,7 @@
 //! many containers share the image, and the host requests each check is made of. Exempt and
 //! (optionally) unchanged images are settled here without any question.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::{KeylessInfo, KeylessPrefixInfo};
@@ -10,12 +10,14 @@ use kubewarden_policy_sdk::host_capabilities::verification::{KeylessInfo, Keyles
 use crate::matching::RuleMatcher;
 use crate::reference::{ImageReference, ReferenceError};
 use crate::settings::{Check, Exemption, Rule};
-use crate::workload::ImageSite;
+use crate::workload::{ImageSite, ImageValue, SiteKey};
 
 /// What the plan knows about one image site before asking the host.
 #[derive(Debug)]
 pub enum SitePlan {
     MissingImage,
+    /// The image field holds another JSON type (named).
+    ImageNotString(&'static str),
     BadReference(String, ReferenceError),
     /// Admitted without verification, with an optional warning (exemption) or silently
     /// (an image an UPDATE did not change, when re-verification is off).
@@ -51,8 +53,10 @@ pub struct PlanContext<'a> {
     pub exemptions: &'a [Exemption],
     /// Seconds since the Unix epoch; `None` when the host has no clock (exemptions then lapse).
     pub now: Option<i64>,
-    /// Images of `oldObject` that need no new verification.
-    pub unchanged: &'a BTreeSet<String>,
+    /// Image strings of `oldObject` by site, when unchanged images need no new verification.
+    /// A site is unchanged only when the same list and the same container name held the same
+    /// string, and that string names a digest: a tag may name other bytes by now.
+    pub unchanged: &'a BTreeMap<SiteKey, String>,
 }
 
 enum Exemptness {
@@ -96,9 +100,16 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
     let mut matched: HashMap<String, Result<(ImageReference, Vec<&'s Rule>), ReferenceError>> =
         HashMap::new();
     for site in sites {
-        let Some(image) = &site.image else {
-            site_plans.push(SitePlan::MissingImage);
-            continue;
+        let image = match &site.image {
+            ImageValue::Text(image) => image,
+            ImageValue::Missing => {
+                site_plans.push(SitePlan::MissingImage);
+                continue;
+            }
+            ImageValue::NotString(found) => {
+                site_plans.push(SitePlan::ImageNotString(found));
+                continue;
+            }
         };
         let outcome = matched
             .entry(image.clone())
@@ -116,7 +127,7 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
             }
             Ok(matched) => matched,
         };
-        if context.unchanged.contains(image) {
+        if reference.digest.is_some() && context.unchanged.get(&site.key()) == Some(image) {
             site_plans.push(SitePlan::Skipped { warning: None });
             continue;
         }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 
 use crate::binding::Binder;
+use crate::escape::{plain, quoted};
 use crate::host::HostApi;
 use crate::keyless_regex;
 use crate::plan::{Plan, PlannedCheck, SitePlan};
@@ -177,6 +178,8 @@ struct SiteJudgement {
     /// Enforced failures: the object is rejected.
     failure: Option<String>,
     warnings: Vec<String>,
+    /// Failures of `warn` rules; whether they admit is known only once every site is judged.
+    warn_failures: Vec<String>,
     /// The pinned image, when it differs from what is written.
     rewrite: Option<String>,
 }
@@ -190,14 +193,28 @@ pub fn decide(
     let mut failures = Vec::new();
     let mut rewrites = Vec::new();
     let mut warnings = Vec::new();
+    let mut warn_failures = Vec::new();
     for (site, site_plan) in workload.sites.iter().zip(&plan.sites) {
         let judgement = judge_site(site, site_plan, plan, outcomes);
         failures.extend(judgement.failure);
         warnings.extend(judgement.warnings);
-        if let (Some(image), true) = (judgement.rewrite, pin_digests) {
+        warn_failures.extend(judgement.warn_failures);
+        // Only where the API server lets this request change the image: elsewhere the
+        // verified image stays as written (a patch there would be refused).
+        if let (Some(image), true, true) = (judgement.rewrite, pin_digests, site.mutable) {
             rewrites.push((site.pointer.clone(), image));
         }
     }
+    // A rejected object is not admitted, whatever a warn rule would have let through.
+    let outcome = match failures.is_empty() {
+        true => "warn mode: admitted",
+        false => "warn mode: not enforced; the object is rejected for other failures",
+    };
+    warnings.extend(
+        warn_failures
+            .into_iter()
+            .map(|w| format!("{w} ({outcome})")),
+    );
     let verdict = if !failures.is_empty() {
         Verdict::Reject(rejection_message(&workload.resource, &failures))
     } else if rewrites.is_empty() {
@@ -220,10 +237,18 @@ fn judge_site(
     };
     let (reference, checks, notes) = match site_plan {
         SitePlan::MissingImage => return fail(format!("{}: has no image", site.describe())),
+        SitePlan::ImageNotString(found) => {
+            return fail(format!(
+                "{}: image is not a string (got {found})",
+                site.describe()
+            ));
+        }
         SitePlan::BadReference(image, error) => {
             return fail(format!(
-                "{} image \"{image}\": not a valid image reference: {error}",
-                site.describe()
+                "{} image {}: not a valid image reference: {}",
+                site.describe(),
+                quoted(image),
+                plain(&error.to_string())
             ));
         }
         SitePlan::Skipped { warning } => {
@@ -253,16 +278,17 @@ fn judge_site(
         match outcome {
             Err(reason) => {
                 let problem = format!(
-                    "rule #{} ({}) failed: {reason}",
+                    "rule #{} ({}) failed: {}",
                     rule.index,
-                    rule.check.kind()
+                    rule.check.kind(),
+                    plain(reason)
                 );
                 match rule.mode {
                     Mode::Enforce => problems.push(problem),
-                    Mode::Warn => judgement.warnings.push(format!(
-                        "{} image \"{}\": {problem} (warn mode: admitted)",
+                    Mode::Warn => judgement.warn_failures.push(format!(
+                        "{} image {}: {problem}",
                         site.describe(),
-                        reference.written
+                        quoted(&reference.written)
                     )),
                 }
             }
@@ -294,9 +320,9 @@ fn judge_site(
     }
     if !problems.is_empty() {
         judgement.failure = Some(format!(
-            "{} image \"{}\": {}",
+            "{} image {}: {}",
             site.describe(),
-            reference.written,
+            quoted(&reference.written),
             problems.join(", ")
         ));
         judgement.rewrite = None;

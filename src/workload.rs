@@ -1,10 +1,12 @@
 //! Where a request's object names images: which kinds are ours, where their PodSpec lives, and
 //! every image string inside it with the JSON pointer needed to rewrite it in place.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 use thiserror::Error;
+
+use crate::escape::{plain, quoted};
 
 /// A Kubernetes group/version/kind as the API server sends it in `request.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +29,7 @@ fn pod_spec_pointer(gvk: Gvk<'_>) -> Option<&'static str> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Container,
     InitContainer,
@@ -63,6 +65,40 @@ impl Role {
     }
 }
 
+/// What an entry holds where its image should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageValue {
+    Text(String),
+    /// No image field (or `null`): a failure, never a skip.
+    Missing,
+    /// Something else than a string: a failure naming the JSON type found.
+    NotString(&'static str),
+}
+
+impl ImageValue {
+    fn of(value: Option<&Value>) -> Self {
+        match value {
+            None | Some(Value::Null) => ImageValue::Missing,
+            Some(Value::String(text)) => ImageValue::Text(text.clone()),
+            Some(Value::Bool(_)) => ImageValue::NotString("a boolean"),
+            Some(Value::Number(_)) => ImageValue::NotString("a number"),
+            Some(Value::Array(_)) => ImageValue::NotString("a list"),
+            Some(Value::Object(_)) => ImageValue::NotString("an object"),
+        }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            ImageValue::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// Where an image sits as Kubernetes sees it across an UPDATE: the list and the entry's name
+/// (its index when it has none).
+pub type SiteKey = (Role, String);
+
 /// One place in the object that names an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSite {
@@ -70,13 +106,19 @@ pub struct ImageSite {
     pub name: String,
     /// JSON pointer of the image string inside the object.
     pub pointer: String,
-    /// `None` when the entry has no image string: a failure, never a skip.
-    pub image: Option<String>,
+    pub image: ImageValue,
+    /// Whether the API server lets this request change the image here, i.e. whether it may be
+    /// pinned. Sites that may not change are still verified, and left as written.
+    pub mutable: bool,
 }
 
 impl ImageSite {
     pub fn describe(&self) -> String {
-        format!("{} \"{}\"", self.role.describe(), self.name)
+        format!("{} {}", self.role.describe(), quoted(&self.name))
+    }
+
+    pub fn key(&self) -> SiteKey {
+        (self.role, self.name.clone())
     }
 }
 
@@ -168,6 +210,9 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     for role in roles {
         collect_sites(pod_spec, spec_pointer, *role, &mut sites).map_err(fail)?;
     }
+    if gvk.kind == "Pod" && operation == "UPDATE" {
+        mark_immutable_pod_sites(request, sub_resource == EPHEMERAL_SUBRESOURCE, &mut sites);
+    }
     Ok(Inspection::Workload(Workload {
         resource,
         is_pod: gvk.kind == "Pod",
@@ -175,28 +220,63 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     }))
 }
 
-/// The images an UPDATE's `oldObject` already had, walked exactly like the new object. Empty when
-/// the request is no UPDATE or the old object cannot be read: then everything is verified.
-pub fn old_images(request: &Value) -> BTreeSet<String> {
-    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
-    let Some(old) = request
-        .get("oldObject")
-        .filter(|o| is_update && o.is_object())
-    else {
-        return BTreeSet::new();
-    };
-    let mut old_request = request.clone();
-    if let Some(slot) = old_request.get_mut("object") {
-        *slot = old.clone();
-    }
-    match inspect(&old_request) {
-        Ok(Inspection::Workload(workload)) => workload
-            .sites
-            .into_iter()
-            .filter_map(|site| site.image)
+/// On a Pod UPDATE the API server refuses any change to `spec.volumes` and to existing
+/// ephemeral containers; only the images of `containers` and `initContainers` may change, and
+/// through the `ephemeralcontainers` subresource only newly added ephemeral containers can be
+/// written. Everything else is verified but must not be patched.
+fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites: &mut [ImageSite]) {
+    let existing: BTreeSet<String> = match old_sites(request) {
+        Some(old) => old
+            .into_keys()
+            .filter(|(role, _)| *role == Role::EphemeralContainer)
+            .map(|(_, name)| name)
             .collect(),
-        _ => BTreeSet::new(),
+        None => BTreeSet::new(),
+    };
+    for site in sites {
+        site.mutable = match site.role {
+            Role::Container | Role::InitContainer => true,
+            Role::EphemeralContainer => ephemeral_subresource && !existing.contains(&site.name),
+            Role::ImageVolume => false,
+        };
     }
+}
+
+/// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
+/// the new object. `None` when the request is no UPDATE or the old object cannot be read.
+pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
+    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
+    let old = request
+        .get("oldObject")
+        .filter(|o| is_update && o.is_object())?;
+    let kind = request.get("kind")?;
+    let spec_pointer = pod_spec_pointer(Gvk {
+        group: kind.get("group")?.as_str()?,
+        version: kind.get("version")?.as_str()?,
+        kind: kind.get("kind")?.as_str()?,
+    })?;
+    let pod_spec = old.pointer(spec_pointer)?.as_object()?;
+    let mut sites = Vec::new();
+    for role in [
+        Role::Container,
+        Role::InitContainer,
+        Role::EphemeralContainer,
+        Role::ImageVolume,
+    ] {
+        collect_sites(pod_spec, spec_pointer, role, &mut sites).ok()?;
+    }
+    Some(
+        sites
+            .into_iter()
+            .filter_map(|site| {
+                let key = site.key();
+                match site.image {
+                    ImageValue::Text(image) => Some((key, image)),
+                    _ => None,
+                }
+            })
+            .collect(),
+    )
 }
 
 fn collect_sites(
@@ -230,7 +310,8 @@ fn collect_sites(
             role,
             name,
             pointer: format!("{spec_pointer}/{key}/{index}{}", role.image_pointer()),
-            image: image.and_then(Value::as_str).map(str::to_string),
+            image: ImageValue::of(image),
+            mutable: true,
         });
     }
     Ok(())
@@ -251,6 +332,7 @@ fn describe_resource(kind: &str, request: &Value, object: Option<&Value>) -> Str
         .unwrap_or_else(|| "<unnamed>".into());
     let namespace =
         text(request.get("namespace")).or_else(|| text(metadata.and_then(|m| m.get("namespace"))));
+    let (name, namespace) = (plain(&name), namespace.map(|ns| plain(&ns)));
     match namespace {
         Some(namespace) => format!("{kind} {namespace}/{name}"),
         None => format!("{kind} {name}"),

@@ -174,3 +174,64 @@ pub fn identity_of_der(der: &[u8]) -> Result<Identity, CertificateError> {
         github_repository,
     })
 }
+
+/// `BIT STRING`, the key bits of a SubjectPublicKeyInfo.
+const BIT_STRING: u8 = 0x03;
+/// `[0] EXPLICIT` version, present in every v2/v3 TBSCertificate.
+const VERSION_TAG: u8 = 0xa0;
+/// SEC 1 point encodings: uncompressed `04‖X‖Y`, compressed `02‖X` (even Y) or `03‖X` (odd Y).
+const EC_UNCOMPRESSED: u8 = 0x04;
+const EC_COMPRESSED_EVEN: u8 = 0x02;
+const EC_COMPRESSED_ODD: u8 = 0x03;
+
+/// What identifies a public key whatever its spelling: the algorithm identifier and the key
+/// bits, with an elliptic-curve point in its compressed form (the uncompressed and compressed
+/// encodings of one point are the same key). Two PEM texts that differ only in line endings,
+/// wrapping or point encoding give the same value.
+pub fn key_identity_of_spki(spki: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    let (contents, _) = expect(spki, SEQUENCE, "SubjectPublicKeyInfo is not a SEQUENCE")?;
+    let (algorithm, rest) = expect(contents, SEQUENCE, "key algorithm is not a SEQUENCE")?;
+    let (bits, _) = expect(rest, BIT_STRING, "key bits are not a BIT STRING")?;
+    let key = bits.get(1..).unwrap_or_default();
+    let compressed = match key.split_first() {
+        Some((&EC_UNCOMPRESSED, point)) if !point.is_empty() && point.len() % 2 == 0 => {
+            let (x, y) = point.split_at(point.len() / 2);
+            let parity = match y.last() {
+                Some(last) if last & 1 == 1 => EC_COMPRESSED_ODD,
+                _ => EC_COMPRESSED_EVEN,
+            };
+            Some([&[parity], x].concat())
+        }
+        _ => None,
+    };
+    let mut identity = Vec::with_capacity(algorithm.len() + key.len() + 2);
+    identity.extend_from_slice(
+        &u32::try_from(algorithm.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    identity.extend_from_slice(algorithm);
+    identity.extend_from_slice(compressed.as_deref().unwrap_or(key));
+    Ok(identity)
+}
+
+/// The SubjectPublicKeyInfo of a DER certificate.
+pub fn spki_of_certificate(der: &[u8]) -> Result<&[u8], CertificateError> {
+    let (certificate, _) = expect(der, SEQUENCE, "certificate is not a SEQUENCE")?;
+    let (tbs, _) = expect(certificate, SEQUENCE, "tbsCertificate is not a SEQUENCE")?;
+    let mut rest = tbs;
+    // [version,] serial, signature algorithm, issuer, validity, subject, then the key.
+    let (first, _) = element(rest)?;
+    let skipped = if first.tag == VERSION_TAG { 6 } else { 5 };
+    for _ in 0..skipped {
+        rest = element(rest)?.1;
+    }
+    let (key, after) = element(rest)?;
+    if key.tag != SEQUENCE {
+        return Err(CertificateError::Der(
+            "subjectPublicKeyInfo is not a SEQUENCE",
+        ));
+    }
+    rest.get(..rest.len().saturating_sub(after.len()))
+        .ok_or(CertificateError::Der("truncated subjectPublicKeyInfo"))
+}

@@ -515,8 +515,7 @@ fn verification_requests_carry_the_rule() {
         "request": read_json("requests/pod-no-match.json"),
         "settings": settings(vec![json!({
             "image": "quay.io/*",
-            "certificates": [pem("leaf.pem")],
-            "annotations": {"env": "prod"}
+            "certificates": [pem("leaf.pem")]
         })])
     });
     let host = host.verify("quay.io/other/tool:1.0", CERTIFICATE, verified(DIGEST_1));
@@ -527,7 +526,7 @@ fn verification_requests_carry_the_rule() {
     assert_eq!(request["type"], "SigstoreCertificateVerify");
     assert_eq!(request["image"], "quay.io/other/tool:1.0");
     assert_eq!(request["require_rekor_bundle"], false);
-    assert_eq!(request["annotations"], json!({"env": "prod"}));
+    assert_eq!(request["annotations"], Value::Null);
     assert_eq!(request["certificate_chain"], Value::Null);
     let certificate: Vec<u8> = serde_json::from_value(request["certificate"].clone()).unwrap();
     assert_eq!(String::from_utf8(certificate).unwrap(), pem("leaf.pem"));

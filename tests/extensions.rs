@@ -232,22 +232,25 @@ fn extension_cases() -> Vec<Case> {
             verify_calls: 1,
         },
         Case {
-            name: "reverifyUnchangedImages false: a scale asks nothing",
+            name: "reverifyUnchangedImages false: a tag is verified again even where unchanged",
             request: Request::Fixture("deployment-scale"),
             settings: json!({"reverifyUnchangedImages": false, "signatures": [pub_keys("ghcr.io/org/*")]}),
-            host: FakeHost::new(),
-            expect: Expect::Accept,
-            verify_calls: 0,
+            host: signed(PUB_KEY, &[APP, INIT]),
+            expect: Expect::Mutate(vec![
+                ("/spec/template/spec/containers/0/image", pin(APP)),
+                ("/spec/template/spec/initContainers/0/image", pin(INIT)),
+            ]),
+            verify_calls: 2,
         },
         Case {
-            name: "reverifyUnchangedImages false: only the changed image is verified",
+            name: "reverifyUnchangedImages false: the changed image is verified (and the unchanged tag too)",
             request: Request::Fixture("deployment-new-image"),
             settings: json!({"reverifyUnchangedImages": false, "signatures": [pub_keys("ghcr.io/org/*")]}),
-            host: FakeHost::new().verify("ghcr.io/org/app:v2", PUB_KEY, host_error("no matching signatures")),
+            host: signed(PUB_KEY, &[INIT]).verify("ghcr.io/org/app:v2", PUB_KEY, host_error("no matching signatures")),
             expect: Expect::Reject(
                 "Deployment default/web is not accepted: container \"app\" image \"ghcr.io/org/app:v2\": rule #0 (pubKeys) failed: no matching signatures".into(),
             ),
-            verify_calls: 1,
+            verify_calls: 2,
         },
         Case {
             name: "reverifyUnchangedImages default: a scale re-verifies",

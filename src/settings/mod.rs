@@ -5,6 +5,7 @@ mod dates;
 mod exemptions;
 mod parse;
 mod pem_check;
+mod signers;
 mod trust;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::fmt;
 
 pub use dates::{day_end_unix, rfc3339_from_unix};
 pub use parse::parse_settings;
+pub use signers::normalised_url_prefix;
 pub use trust::check_certificate_chains;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::exemptions::parse_exemptions;
 use super::pem_check::{check_certificate, check_public_key};
+use super::signers::check_distinct;
 use super::{
     Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, Mode, RegexIdentity, Rule,
     Settings, SettingsError, anchored,
@@ -71,9 +72,7 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
         .enumerate()
         .map(|(index, rule)| RuleFields::new(index, rule)?.parse(require_digest))
         .collect::<Result<Vec<_>, _>>()?;
-    if bind_keyless {
-        refuse_unbindable_annotations(&rules)?;
-    }
+    refuse_unbindable_annotations(&rules, bind_keyless)?;
     Ok(Settings {
         modify_images_with_digest,
         pin_workloads,
@@ -141,22 +140,35 @@ fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsErro
     Ok(chain)
 }
 
-/// The host checks a certificate rule's annotations on any signature layer (protocol doc §4.6
-/// point 3), so with binding on, signer annotations of keyless rules could come from a layer
-/// the identity never signed: refused rather than checked unsoundly.
-fn refuse_unbindable_annotations(rules: &[Rule]) -> Result<(), SettingsError> {
-    match rules
-        .iter()
-        .find(|rule| rule.check.kind().is_keyless() && rule.annotations.as_ref().is_some_and(|a| !a.is_empty()))
-    {
-        Some(rule) => Err(SettingsError {
-            rule: Some(rule.index),
-            kind: Some(rule.check.kind()),
-            field: Some("annotations".into()),
-            problem: "cannot be bound to the keyless signer on a Kubewarden host (the host checks annotations on any signature layer); remove them or set bindKeyless: false".into(),
-        }),
-        None => Ok(()),
-    }
+/// Signer annotations are honoured only where the host checks them on the verified signature's
+/// own layer: the public-key variant does (`PublicKeyAndAnnotationsVerifier`). The certificate
+/// variant checks them as a separate constraint that any layer may satisfy (protocol doc §4.6
+/// point 3), so an unsigned layer carrying them would do: refused on `certificates` rules
+/// always, and on keyless rules while binding is on (their binding is made of certificate
+/// verifications). With `bindKeyless: false` keyless rules keep the engine's meaning.
+fn refuse_unbindable_annotations(rules: &[Rule], bind_keyless: bool) -> Result<(), SettingsError> {
+    let unbindable =
+        |kind: CheckKind| kind == CheckKind::Certificates || (bind_keyless && kind.is_keyless());
+    let offending = rules.iter().find(|rule| {
+        unbindable(rule.check.kind()) && rule.annotations.as_ref().is_some_and(|a| !a.is_empty())
+    });
+    let Some(rule) = offending else {
+        return Ok(());
+    };
+    let problem = match rule.check.kind() {
+        CheckKind::Certificates => {
+            "cannot be bound to the certificate's signature on a Kubewarden host (the host accepts them from any signature layer, including an unsigned one an attacker adds); remove them"
+        }
+        _ => {
+            "cannot be bound to the keyless signer on a Kubewarden host (the host checks annotations on any signature layer); remove them or set bindKeyless: false"
+        }
+    };
+    Err(SettingsError {
+        rule: Some(rule.index),
+        kind: Some(rule.check.kind()),
+        field: Some("annotations".into()),
+        problem: problem.into(),
+    })
 }
 
 /// A list entry of a rule with its field path, e.g. `keyless[1]`.
@@ -257,6 +269,8 @@ impl<'a> RuleFields<'a> {
             CheckKind::Certificates => self.certificates()?,
         };
         let threshold = self.threshold(check.signer_count())?;
+        check_distinct(&check, threshold)
+            .map_err(|(field, problem)| self.error(Some(&field), problem))?;
         Ok(Rule {
             index: self.index,
             images,

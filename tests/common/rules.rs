@@ -45,11 +45,17 @@ pub fn github_actions(glob: &str) -> Value {
     json!({ "image": glob, "githubActions": { "owner": "org", "repo": "app" } })
 }
 
+/// A certificates rule listing `count` distinct certificates (each of its own key).
 pub fn certificates(glob: &str, count: usize) -> Value {
-    let leaf = pem("leaf.pem");
+    let listed: Vec<String> = ["leaf.pem", "intermediate.pem", "root.pem"]
+        .iter()
+        .take(count)
+        .map(|file| pem(file))
+        .collect();
+    assert_eq!(listed.len(), count, "the fixtures hold three certificates");
     json!({
         "image": glob,
-        "certificates": vec![leaf; count],
+        "certificates": listed,
         "certificateChain": [pem("intermediate.pem"), pem("root.pem")],
         "requireRekorBundle": true
     })

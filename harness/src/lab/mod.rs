@@ -22,6 +22,8 @@ use keys::LabKey;
 use pki::{Authority, GithubClaims, LeafSpec, Subject};
 use push::{OCI_INDEX, Pusher};
 
+/// Layers of `keyless-pem-variants`: one genuine signature and its certificate re-spelled.
+pub const PEM_VARIANTS: usize = 100;
 pub const LAB_OIDC_ISSUER: &str = "https://oidc.lab.example";
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 pub const LAB_EMAIL: &str = "alice@lab.example";
@@ -105,6 +107,26 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         index["images"].as_object().map_or(0, |o| o.len())
     );
     Ok(())
+}
+
+/// `count` spellings of one PEM certificate: line widths 5, 5, 7, 7, … alternately with LF and
+/// CRLF line endings; the first is the certificate as given.
+fn pem_spellings(certificate: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let der = pem::parse(certificate)?.into_contents();
+    let mut spellings = vec![certificate.to_string()];
+    for i in 1..count {
+        let config = pem::EncodeConfig::new()
+            .set_line_wrap(5 + 2 * (i / 2))
+            .set_line_ending(match i % 2 {
+                0 => pem::LineEnding::LF,
+                _ => pem::LineEnding::CRLF,
+            });
+        spellings.push(pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", der.clone()),
+            config,
+        ));
+    }
+    Ok(spellings)
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -448,6 +470,34 @@ impl Lab {
                 .await?;
         }
 
+        // Forged signer annotations: a genuine signature without annotations, plus a layer an
+        // attacker added whose (unsigned) payload carries `env: prod` and whose signature is
+        // garbage. The key variant checks annotations on the signed layer only; the certificate
+        // variant accepts them from any layer (protocol doc §4.6 point 3).
+        for (name, certified) in [
+            ("key-forged-annotation", false),
+            ("cert-forged-annotation", true),
+        ] {
+            let image = self.push(name).await?;
+            let (key, certificate) = match certified {
+                true => (&leaf_key, Some(leaf.as_str())),
+                false => (&self.key_a, None),
+            };
+            let mut genuine = self.key_layer(&image, key, &[]);
+            let mut forged = self.key_layer(&image, &self.attacker, &[("env", "prod")]);
+            forged.annotations.insert(
+                cosign::SIGNATURE_ANNOTATION.to_string(),
+                STANDARD.encode(b"garbage"),
+            );
+            if let Some(certificate) = certificate {
+                genuine = genuine.with_certificate(certificate, None);
+                forged = forged.with_certificate(certificate, None);
+            }
+            self.pusher
+                .signatures(&image.repository, &image.digest, &[genuine, forged])
+                .await?;
+        }
+
         // Keyless signatures from the lab Fulcio.
         let image = self.push("keyless-email").await?;
         let (layer, _) = self.keyless_layer(
@@ -475,6 +525,38 @@ impl Lab {
                 &image.digest,
                 std::slice::from_ref(&genuine),
             )
+            .await?;
+
+        // One genuine keyless signature plus 99 layers an attacker added with the same
+        // certificate and bundle in other PEM spellings (line width, line endings) and garbage
+        // signatures: the policy must treat them as one certificate, not 100.
+        let image = self.push("keyless-pem-variants").await?;
+        let (signed_layer, certificate) = self.keyless_layer(
+            &image,
+            "pem-variants",
+            Subject::Uri(GITHUB_SUBJECT.into()),
+            GITHUB_ISSUER,
+            Some(Self::github_claims("org/app")),
+        )?;
+        let mut layers: Vec<SignatureLayer> = pem_spellings(&certificate, PEM_VARIANTS)?
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(i, spelling)| {
+                let layer = SignatureLayer::new(
+                    signed_layer.payload.clone(),
+                    STANDARD.encode(format!("garbage {i}")),
+                )
+                .with_certificate(spelling, None);
+                match signed_layer.annotations.get(cosign::BUNDLE_ANNOTATION) {
+                    Some(bundle) => layer.with_bundle(bundle.clone()),
+                    None => layer,
+                }
+            })
+            .collect();
+        layers.push(signed_layer);
+        self.pusher
+            .signatures(&image.repository, &image.digest, &layers)
             .await?;
 
         let image = self.push("keyless-evil").await?;
@@ -512,6 +594,34 @@ impl Lab {
                 .signatures(&image.repository, &image.digest, &[layer])
                 .await?;
         }
+
+        // The transplant again, with the copied certificate in PEM_VARIANTS spellings (line
+        // width, line endings) on as many layers with garbage signatures: under the engine's
+        // binding every spelling would be a candidate whose proof walks every layer.
+        let image = self.push("transplant-pem-variants").await?;
+        let body = payload(
+            &self.docker_reference(&image),
+            &image.digest,
+            &BTreeMap::new(),
+        );
+        let (Some(certificate), Some(bundle)) = (
+            genuine.annotations.get(cosign::CERTIFICATE_ANNOTATION),
+            genuine.annotations.get(cosign::BUNDLE_ANNOTATION),
+        ) else {
+            anyhow::bail!("the genuine keyless layer has no certificate or bundle");
+        };
+        let layers: Vec<SignatureLayer> = pem_spellings(certificate, PEM_VARIANTS)?
+            .iter()
+            .enumerate()
+            .map(|(i, spelling)| {
+                SignatureLayer::new(body.clone(), STANDARD.encode(format!("garbage {i}")))
+                    .with_certificate(spelling, None)
+                    .with_bundle(bundle.clone())
+            })
+            .collect();
+        self.pusher
+            .signatures(&image.repository, &image.digest, &layers)
+            .await?;
 
         // Trust material.
         self.file("fulcio-intermediate.pem", &self.fulcio_intermediate.pem())?;
