@@ -39,9 +39,11 @@ settings() { echo "$1" > "$BATS_TEST_TMPDIR/settings.json"; }
 pubkey_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"pubKeys\": [$(pem key-a.pub)] $1}] $2}"; }
 
 # evaluate [HARNESS_ARGS...]: the harness's verdict in $status / $output, checked against kwctl's.
+# `--timeout 0`: no deadline, as `kwctl run` (a deadline would make verdicts depend on the
+# machine's load; engine.bats checks policy-server's 2 s one with a policy that never ends).
 evaluate() {
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" \
-    --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
     --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$@" "$POLICY"
   same_under_kwctl "$@"
 }
@@ -170,7 +172,7 @@ keyless_rule() { settings "{$(trust_root), \"signatures\": [{\"image\": \"*\", \
 # over the network, which a test must not depend on.
 @test "keyless: without a trust root keyless cannot verify" {
   request Pod "$(image keyless-email)"; keyless_rule https://oidc.lab.example alice@lab.example
-  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
     --sources-path "$LAB/sources.yaml" "$POLICY"
   assert_rejected "keyless verification needs a Sigstore trust root"
 }
@@ -493,7 +495,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
     request Pod "$(image "$name")"
     evaluate
     local_output=$output
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
       --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
     [ "$status" -eq 0 ]
     [ "$output" = "$local_output" ]
@@ -505,7 +507,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
   request Pod "$(image key-signed)"; pubkey_rule
   verified_run() { # the harness's --verify-key, checked against kwctl's --verification-key
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
       --sources-path "$LAB/sources.yaml" --verify-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
     ENGINE_POLICY="registry://$REGISTRY/policies/sigpin:signed" ENGINE_VERIFY_KEY="$LAB/$1" same_under_kwctl
   }
@@ -573,7 +575,7 @@ assert_settings_refused() {
   [ -f "$upstream" ] || skip "upstream module not found (set UPSTREAM_POLICY)"
   request Pod "$(image cert-forged-annotation)"
   settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem leaf.pem)], \"certificateChain\": [$(pem ca-intermediate.pem), $(pem ca-root.pem)], \"requireRekorBundle\": false, \"annotations\": {\"env\": \"prod\"}}]}"
-  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+  run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
     --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$upstream"
   [ "$(echo "$output" | tail -1 | jq -r .allowed)" = true ]
   ENGINE_POLICY=$upstream same_under_kwctl # the real kwctl admits it too

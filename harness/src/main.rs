@@ -100,7 +100,8 @@ struct RunArgs {
     /// Seconds a successful verification stays cached.
     #[arg(long, default_value_t = 60)]
     cache_ttl: u64,
-    /// Seconds one guest call may run (policy-server's default evaluation timeout is 2).
+    /// Seconds one guest call may run: 2 is policy-server's default evaluation timeout; 0 means
+    /// no deadline, as `kwctl run`.
     #[arg(long, default_value_t = 2)]
     timeout: u64,
     /// `engine` (default) reads keyless identities as the real Kubewarden engine does, without
@@ -240,7 +241,11 @@ impl Evaluation {
         let bytes = policy_bytes(args, policy)?;
         let host_call: Arc<HostCall> =
             Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
-        let module = PolicyModule::load(&bytes, Duration::from_secs(args.timeout), host_call)?;
+        let module = PolicyModule::load(
+            &bytes,
+            (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            host_call,
+        )?;
         let settings = match &args.settings_path {
             Some(path) => read_json_or_yaml(path)?,
             None => Value::Object(Default::default()),
@@ -359,7 +364,7 @@ fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
     // As kwctl: ask the module itself which protocol it speaks.
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("no host during annotate".to_string()));
-    let loaded = PolicyModule::load(&module, Duration::from_secs(10), no_host)?;
+    let loaded = PolicyModule::load(&module, Some(Duration::from_secs(10)), no_host)?;
     let version: String = serde_json::from_slice(&loaded.call("protocol_version", b"")?)?;
     metadata.protocol_version = Some(version);
     let annotated = distribution::annotate(&module, &metadata)?;

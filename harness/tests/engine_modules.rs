@@ -46,7 +46,7 @@ fn the_overrun_policy_loads_and_is_stopped_by_the_timeout() {
     let wasm = wat::parse_file(in_repository(MODULES[1].0)).unwrap();
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("asks nothing".into()));
-    let module = PolicyModule::load(&wasm, Duration::from_millis(300), no_host).unwrap();
+    let module = PolicyModule::load(&wasm, Some(Duration::from_millis(300)), no_host).unwrap();
     assert_eq!(module.call("protocol_version", b"").unwrap(), br#""v1""#);
     assert_eq!(
         module.call("validate_settings", b"{}").unwrap(),
@@ -61,7 +61,7 @@ fn it_accepts_everything_without_host_calls() {
     let wasm = wat::parse_file(in_repository(MODULES[0].0)).unwrap();
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("the null policy asks nothing".into()));
-    let module = PolicyModule::load(&wasm, Duration::from_secs(2), no_host).unwrap();
+    let module = PolicyModule::load(&wasm, None, no_host).unwrap();
     let big = format!(
         r#"{{"request": {{"pad": "{}"}}, "settings": {{}}}}"#,
         "x".repeat(200_000)

@@ -53,7 +53,7 @@ fn load(timeout: Duration) -> PolicyModule {
             Routed::Request(request) => capabilities::serve(&FakeServices, request),
         },
     );
-    PolicyModule::load(&wasm, timeout, host_call).unwrap()
+    PolicyModule::load(&wasm, Some(timeout), host_call).unwrap()
 }
 
 #[test]
