@@ -61,8 +61,7 @@ impl Verifier<'_> {
                 "keyless verification needs a Sigstore trust root: pass --trust-root".into(),
             );
         }
-        let reference = OciReference::from_str(image)
-            .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
+        let reference = OciReference::from_str(image).map_err(|e| invalid_reference(image, &e))?;
         let manual = self.trust.map(TrustMaterial::manual_root);
         let mut builder = ClientBuilder::default()
             .with_oci_client_config(self.sources.sigstore_config())
@@ -302,6 +301,16 @@ impl Verifier<'_> {
             }
         })
     }
+}
+
+/// The engine's text for an image string its reference parser refuses (oci-spec's reason, with
+/// anyhow's `Caused by` repetition; measured with kwctl on `[::ffff:7f00:1]:5000/a:1`).
+fn invalid_reference(image: &str, error: &sigstore::errors::SigstoreError) -> String {
+    let reason = match image.parse::<oci_client::Reference>() {
+        Err(e) => e.to_string(),
+        Ok(_) => error.to_string(),
+    };
+    format!("Invalid OCI image reference: {reason}\n\nCaused by:\n    {reason}")
 }
 
 /// The engine's text for a failure to read the signature layers: an anyhow error whose Debug
