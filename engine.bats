@@ -191,7 +191,7 @@ post() {
     "$LAB/sources.yaml" "$LAB/trust.json"
   [ "$status" -eq 1 ]
   [[ "$output" == *"policy-server exited before it was ready"* ]]
-  [[ "$output" == *"rule #0: more than one signature kind (pubKeys, keyless): set exactly one"* ]]
+  [[ "$output" == *'Policy settings are invalid: rule #0 (pubKeys), field "pubKeys[0]": not a PEM public key'* ]]
   [ ! -f "$BATS_TEST_TMPDIR/server/pid" ]
 }
 
