@@ -121,16 +121,113 @@ impl Glob {
     }
 }
 
-/// Many globs matched against one text at once. Each glob's required middle literal goes
-/// into one Aho-Corasick automaton, so a text is scanned once for all of them and only globs
-/// whose literal occurs are matched in full: the cost is linear in the text plus the globs,
-/// not in their product. (Image references are at most a few hundred characters, so few
-/// globs' literals can occur in one.)
+/// Every occurrence of a set of literals in a text, found in one pass per distinct literal
+/// length: a rolling hash of each window of that length is looked up among the literals' hashes
+/// and a hit is confirmed byte by byte. The cost is the text's length times the number of
+/// distinct lengths (a property of the settings, not of the attacker's text), plus the
+/// confirmations. An Aho-Corasick automaton does the same in one pass but weighs about 120 KB
+/// of the module.
+struct LiteralScan {
+    literals: Vec<Vec<u8>>,
+    /// Per distinct literal length: that length and (hash, literal id), sorted.
+    by_length: Vec<(usize, Vec<(u64, usize)>)>,
+}
+
+/// Polynomial rolling hash base (odd, so multiplication by it is a bijection mod 2^64).
+const BASE: u64 = 0x100_0000_01b3;
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(b))
+    })
+}
+
+impl LiteralScan {
+    fn new(literals: Vec<String>) -> Self {
+        let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+        let mut by_length: Vec<(usize, Vec<(u64, usize)>)> = Vec::new();
+        for (id, literal) in literals.iter().enumerate() {
+            let entry = (hash_of(literal), id);
+            match by_length.iter_mut().find(|(len, _)| *len == literal.len()) {
+                Some((_, entries)) => entries.push(entry),
+                None => by_length.push((literal.len(), vec![entry])),
+            }
+        }
+        for (_, entries) in &mut by_length {
+            entries.sort_unstable();
+        }
+        Self {
+            literals,
+            by_length,
+        }
+    }
+
+    /// Per literal: whether it occurs in `text`.
+    fn occurring(&self, text: &str) -> Vec<bool> {
+        let text = text.as_bytes();
+        let mut found = vec![false; self.literals.len()];
+        for (len, entries) in &self.by_length {
+            let len = *len;
+            let Some(first) = text.get(..len) else {
+                continue;
+            };
+            let mut window = hash_of(first);
+            // BASE^(len-1): the weight of the byte leaving the window.
+            let leaving_weight = (1..len).fold(1u64, |w, _| w.wrapping_mul(BASE));
+            let mut start = 0;
+            loop {
+                self.confirm(text, start, len, window, entries, &mut found);
+                let (Some(&out), Some(&into)) = (text.get(start), text.get(start + len)) else {
+                    break;
+                };
+                window = window
+                    .wrapping_sub(u64::from(out).wrapping_mul(leaving_weight))
+                    .wrapping_mul(BASE)
+                    .wrapping_add(u64::from(into));
+                start += 1;
+            }
+        }
+        found
+    }
+
+    /// Marks the literals whose hash is `hash` and whose bytes are those at `text[start..]`.
+    fn confirm(
+        &self,
+        text: &[u8],
+        start: usize,
+        len: usize,
+        hash: u64,
+        entries: &[(u64, usize)],
+        found: &mut [bool],
+    ) {
+        let first = entries.partition_point(|(h, _)| *h < hash);
+        let window = text.get(start..start + len);
+        let same_hash = entries
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(h, _)| *h == hash);
+        for (_, id) in same_hash {
+            if window.is_some()
+                && self.literals.get(*id).map(Vec::as_slice) == window
+                && let Some(flag) = found.get_mut(*id)
+            {
+                *flag = true;
+            }
+        }
+    }
+}
+
+/// Many globs matched against one text at once. Each glob's required middle literal goes into
+/// one [`LiteralScan`], so a text is scanned once for all of them and only globs whose literal
+/// occurs are matched in full: the cost is linear in the text plus the globs, not in their
+/// product. (Image references are at most a few hundred characters, so few globs' literals can
+/// occur in one.)
 pub struct GlobSet {
     globs: Vec<Glob>,
-    /// Per glob: the automaton's pattern id of its required literal.
+    /// Per glob: the scan's id of its required literal.
     required: Vec<Option<usize>>,
-    automaton: Option<aho_corasick::AhoCorasick>,
+    scan: LiteralScan,
 }
 
 impl GlobSet {
@@ -150,16 +247,10 @@ impl GlobSet {
                 })
             })
             .collect();
-        // Without an automaton (it cannot be built) every glob is matched in full: slower,
-        // never wrong.
-        let automaton = match literals.is_empty() {
-            true => None,
-            false => aho_corasick::AhoCorasick::new(&literals).ok(),
-        };
         Self {
             globs,
             required,
-            automaton,
+            scan: LiteralScan::new(literals),
         }
     }
 
@@ -173,22 +264,14 @@ impl GlobSet {
 
     /// Marks in `matched` (one flag per glob) every glob that matches `text`.
     pub fn mark_matches(&self, text: &str, matched: &mut [bool]) {
-        let found: Option<Vec<bool>> = self.automaton.as_ref().map(|automaton| {
-            let mut found = vec![false; automaton.patterns_len()];
-            for hit in automaton.find_overlapping_iter(text) {
-                if let Some(flag) = found.get_mut(hit.pattern().as_usize()) {
-                    *flag = true;
-                }
-            }
-            found
-        });
+        let found = self.scan.occurring(text);
         for ((glob, required), flag) in self.globs.iter().zip(&self.required).zip(matched) {
             if *flag {
                 continue;
             }
-            let possible = match (required, &found) {
-                (Some(id), Some(found)) => found.get(*id).copied().unwrap_or(true),
-                _ => true,
+            let possible = match required {
+                Some(id) => found.get(*id).copied().unwrap_or(true),
+                None => true,
             };
             *flag = possible && glob.matches(text);
         }
@@ -197,7 +280,7 @@ impl GlobSet {
 
 #[cfg(test)]
 mod tests {
-    use super::{Glob, GlobSet};
+    use super::{Glob, GlobSet, LiteralScan};
     use wildmatch::WildMatch;
 
     /// Every string of `alphabet` up to `max` characters.
@@ -227,6 +310,25 @@ mod tests {
                     ours.matches(text),
                     theirs.matches(text),
                     "pattern {pattern:?} text {text:?}"
+                );
+            }
+        }
+    }
+
+    /// The scan finds exactly the literals `str::contains` finds, literals of several lengths
+    /// and multi-byte characters included.
+    #[test]
+    fn literal_scan_agrees_with_contains() {
+        let literals = strings(&['a', 'b', 'é'], 3);
+        let literals: Vec<String> = literals.into_iter().filter(|l| !l.is_empty()).collect();
+        let scan = LiteralScan::new(literals.clone());
+        for text in strings(&['a', 'b', 'é'], 5) {
+            let found = scan.occurring(&text);
+            for (literal, flag) in literals.iter().zip(&found) {
+                assert_eq!(
+                    *flag,
+                    text.contains(literal.as_str()),
+                    "{literal:?} {text:?}"
                 );
             }
         }
