@@ -148,13 +148,15 @@ impl LiteralScan {
         let mut by_length: Vec<(usize, Vec<(u64, usize)>)> = Vec::new();
         for (id, literal) in literals.iter().enumerate() {
             let entry = (hash_of(literal), id);
+            // Kept sorted by insertion (settings-sized, built once per request): a sort
+            // instantiation would weigh kilobytes of the module.
             match by_length.iter_mut().find(|(len, _)| *len == literal.len()) {
-                Some((_, entries)) => entries.push(entry),
+                Some((_, entries)) => {
+                    let at = entries.partition_point(|e| *e < entry);
+                    entries.insert(at, entry);
+                }
                 None => by_length.push((literal.len(), vec![entry])),
             }
-        }
-        for (_, entries) in &mut by_length {
-            entries.sort_unstable();
         }
         Self {
             literals,

@@ -434,17 +434,21 @@ impl<'a> RuleFields<'a> {
     fn annotations(&self) -> Result<Option<BTreeMap<String, String>>, SettingsError> {
         match self.object.get("annotations") {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(self.error(
-                        Some(&format!("annotations.{k}")),
-                        "must be a string (quote numbers and booleans)",
-                    )),
-                })
-                .collect::<Result<BTreeMap<_, _>, _>>()
-                .map(Some),
+            Some(Value::Object(map)) => {
+                // Inserted one by one: collecting into a B-tree sorts first, and each sort
+                // instantiation weighs kilobytes of the module.
+                let mut annotations = BTreeMap::new();
+                for (k, v) in map {
+                    let Value::String(s) = v else {
+                        return Err(self.error(
+                            Some(&format!("annotations.{k}")),
+                            "must be a string (quote numbers and booleans)",
+                        ));
+                    };
+                    annotations.insert(k.clone(), s.clone());
+                }
+                Ok(Some(annotations))
+            }
             Some(_) => Err(self.error(Some("annotations"), "must be a map of strings")),
         }
     }
