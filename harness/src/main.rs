@@ -34,6 +34,9 @@ enum Command {
     Run(RunArgs),
     /// Evaluate one request many times; print min / median / p99 per evaluation.
     Bench(BenchArgs),
+    /// Run `validate_settings` on many settings files with one loaded module; one JSON line
+    /// per file: {"file", "valid", "message"}.
+    ValidateSettings(ValidateSettingsArgs),
     /// Build the offline signing lab in a registry (keys, CAs, images, signatures).
     Lab(harness::lab::LabArgs),
     /// Sign an artefact in a test registry with a lab key (cosign format).
@@ -119,6 +122,21 @@ struct RunArgs {
     verify_key: Option<PathBuf>,
     /// The policy: a wasm file, or registry://HOST/REPO:TAG.
     policy: String,
+}
+
+#[derive(Args)]
+struct ValidateSettingsArgs {
+    /// kwctl-format sources.yaml (for host calls made while validating).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// Sigstore trust root (ClientTrustConfig or TrustedRoot JSON).
+    #[arg(long)]
+    trust_root: Option<PathBuf>,
+    /// The policy module (a wasm file).
+    policy: PathBuf,
+    /// Settings files, YAML or JSON.
+    #[arg(required = true)]
+    settings: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -255,19 +273,10 @@ impl Evaluation {
 
     /// `validate_settings`; `Err` carries the policy's own message.
     fn validate_settings(&self) -> anyhow::Result<()> {
-        let answer = self
-            .module
-            .call("validate_settings", &serde_json::to_vec(&self.settings)?)?;
-        let answer: Value =
-            serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
-        if answer.get("valid").and_then(Value::as_bool) == Some(true) {
-            return Ok(());
+        match settings_verdict(&self.module, &self.settings)? {
+            None => Ok(()),
+            Some(message) => bail!("the settings are not valid: {message}"),
         }
-        let message = answer
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("(no message)");
-        bail!("the settings are not valid: {message}")
     }
 
     fn evaluate(&self) -> anyhow::Result<AdmissionResponse> {
@@ -291,6 +300,64 @@ impl Evaluation {
             Err(failure) => Ok(AdmissionResponse::guest_failure(&uid, failure.to_string())),
         }
     }
+}
+
+/// The module's `validate_settings` answer: `None` when valid, else its message. A guest error
+/// (upstream policies fail to deserialise settings that way) is an invalid answer, as in the
+/// engine.
+fn settings_verdict(module: &PolicyModule, settings: &Value) -> anyhow::Result<Option<String>> {
+    let answer = match module.call("validate_settings", &serde_json::to_vec(settings)?) {
+        Ok(answer) => answer,
+        Err(failure) => {
+            return Ok(Some(format!(
+                "Error invoking settings validation callback: {failure}"
+            )));
+        }
+    };
+    let answer: Value =
+        serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
+    if answer.get("valid").and_then(Value::as_bool) == Some(true) {
+        return Ok(None);
+    }
+    Ok(Some(
+        answer
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("(no message)")
+            .to_string(),
+    ))
+}
+
+fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
+    let services = Services::new(ServicesConfig {
+        sources_path: args.sources_path.clone(),
+        trust_root_path: args.trust_root.clone(),
+        ..ServicesConfig::default()
+    })?;
+    let host_call: Arc<HostCall> = Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| {
+        match capabilities::route(b, n, o, p)? {
+            Routed::Log(event) => {
+                capabilities::print_log(&event);
+                Ok(Vec::new())
+            }
+            Routed::Request(request) => capabilities::serve(&services, request)
+                .map_err(|e| format!("Callback evaluation failure: {e}")),
+        }
+    });
+    let bytes = std::fs::read(&args.policy)
+        .with_context(|| format!("reading {}", args.policy.display()))?;
+    let module = PolicyModule::load(&bytes, Duration::from_secs(10), host_call)?;
+    for path in &args.settings {
+        let settings = read_json_or_yaml(path)?;
+        let message = settings_verdict(&module, &settings)?;
+        let line = serde_json::json!({
+            "file": path.display().to_string(),
+            "valid": message.is_none(),
+            "message": message,
+        });
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn sources(path: Option<&Path>) -> anyhow::Result<Sources> {
@@ -493,6 +560,7 @@ fn main() {
     let outcome = match Cli::parse().command {
         Command::Run(args) => run(args),
         Command::Bench(args) => bench(args),
+        Command::ValidateSettings(args) => validate_settings_files(args),
         Command::Lab(args) => harness::lab::run(args),
         Command::Sign(args) => harness::lab::sign(args),
         Command::Annotate(args) => annotate(args),

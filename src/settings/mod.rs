@@ -8,6 +8,7 @@ mod pem_check;
 mod public_good;
 mod signers;
 mod trust;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
