@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: the policy's cost per admission over the scenarios of bench/scenarios (replayed
-# host answers, so only the policy and the waPC round trips are measured) and the verification
-# cost against a real registry with lab signatures. Writes bench/results.json, prints a table.
+# host answers, so only the policy and the waPC round trips are measured), the verification
+# cost against a real registry with lab signatures, and the real engine (bench/engine.sh: kwctl
+# bench and policy-server throughput against the upstream module). Writes bench/results.json,
+# prints the tables.
 #   COMPARE=other.wasm make bench   adds a second module and the ratio per scenario
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 harness=${HARNESS:-$root/target/debug/harness}
+# Printed with the results: a dev harness compiles and runs modules slower than a release one.
+echo "harness: $harness (build profile: ${BENCH_PROFILE:-dev})"
 policy=${POLICY:-$root/policy.wasm}
 runs=${RUNS:-200}
 out=$root/bench/results.json
@@ -18,7 +22,7 @@ compare=()
 rows=()
 for dir in "$root"/bench/scenarios/*/; do
   name=$(basename "$dir")
-  row=$("$harness" bench --json --runs "$runs" "${compare[@]}" \
+  row=$("$harness" bench --json --timeout 0 --runs "$runs" "${compare[@]}" \
     --request-path "$dir/request.json" --settings-path "$dir/settings.json" \
     --replay-host-capabilities-interactions "$dir/session.yml" "$policy")
   rows+=("$(jq -c --arg s "$name" --argjson e "$(cat "$dir/expect.json")" \
@@ -57,7 +61,7 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   pod "$(jq -r --arg n "$image" '.images[$n].ref' "$work/lab/lab.json")" > "$work/request.json"
   for cache in cold warm; do
     ttl=$([ $cache = cold ] && echo 0 || echo 600)
-    row=$("$harness" bench --json --runs 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
+    row=$("$harness" bench --json --timeout 0 --runs 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
       --request-path "$work/request.json" --settings-path "$work/settings.json" \
       --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$policy")
     # keyless: the verification plus the policy's binding (digest, .sig manifest, chain, proof)
@@ -66,8 +70,11 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   done
 done
 
+# The real engine (kwctl bench, policy-server under ab) against the upstream module, same lab.
+"$root/bench/engine.sh" "$work/lab" "$registry" "$work/engine.json" > "$work/engine.txt"
+
 printf '%s\n' "${rows[@]}" | jq -s --arg machine "$(nproc) cores, $(uname -m), $(date -u +%F)" \
-  '{machine: $machine, scenarios: .}' > "$out"
+  --slurpfile engine "$work/engine.json" '{machine: $machine, scenarios: ., engine: $engine[0]}' > "$out"
 
 jq -r '
   ["scenario", "module", "allowed", "host calls", "median µs", "p99 µs", "load ms", "bytes"],
@@ -80,6 +87,9 @@ if [ ${#compare[@]} -gt 0 ]; then
   jq -r '.scenarios[] | select(.results | length == 2) |
     "\(.scenario): median ratio \((.results[1].median_us / .results[0].median_us) * 100 | floor / 100)"' "$out"
 fi
+echo
+echo "== the real engine"
+cat "$work/engine.txt"
 # Every scenario must ask exactly its distinct (image, rule) pairs.
 jq -e '[.scenarios[] | .expected_host_calls as $e | .results[]
         | select(.host_calls_per_evaluation != $e)] | length == 0' "$out" > /dev/null \
