@@ -56,7 +56,7 @@ pubkey_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"pubKeys\": [$(p
 evaluate() {
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" \
     --settings-path "$BATS_TEST_TMPDIR/settings.json" \
-    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$@" "$POLICY"
+    --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "$@" "$POLICY"
 }
 
 allowed() { echo "$output" | jq -r '.allowed'; }
@@ -465,19 +465,19 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
     evaluate
     local_output=$output
     run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
-      --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
+      --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
     [ "$status" -eq 0 ]
     [ "$output" = "$local_output" ]
   done
 }
 
-@test "--verify-key refuses an unsigned or wrongly signed policy and runs a signed one" {
+@test "--verification-key refuses an unsigned or wrongly signed policy and runs a signed one" {
   "$HARNESS" annotate -m "$ROOT/metadata.yml" -o "$BATS_TEST_TMPDIR/annotated.wasm" "$POLICY"
   "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
   request Pod "$(image key-signed)"; pubkey_rule
   verified_run() {
     run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
-      --sources-path "$LAB/sources.yaml" --verify-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
+      --sources-path "$LAB/sources.yaml" --verification-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
   }
   verified_run key-a.pub
   [ "$status" -eq 1 ]
@@ -544,7 +544,7 @@ assert_settings_refused() {
   request Pod "$(image cert-forged-annotation)"
   settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem leaf.pem)], \"certificateChain\": [$(pem ca-intermediate.pem), $(pem ca-root.pem)], \"requireRekorBundle\": false, \"annotations\": {\"env\": \"prod\"}}]}"
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
-    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$upstream"
+    --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "$upstream"
   [ "$(echo "$output" | tail -1 | jq -r .allowed)" = true ]
 }
 

@@ -18,7 +18,7 @@ compare=()
 rows=()
 for dir in "$root"/bench/scenarios/*/; do
   name=$(basename "$dir")
-  row=$("$harness" bench --json --runs "$runs" "${compare[@]}" \
+  row=$("$harness" bench --json --num-samples "$runs" "${compare[@]}" \
     --request-path "$dir/request.json" --settings-path "$dir/settings.json" \
     --replay-host-capabilities-interactions "$dir/session.yml" "$policy")
   rows+=("$(jq -c --arg s "$name" --argjson e "$(cat "$dir/expect.json")" \
@@ -57,9 +57,9 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   pod "$(jq -r --arg n "$image" '.images[$n].ref' "$work/lab/lab.json")" > "$work/request.json"
   for cache in cold warm; do
     ttl=$([ $cache = cold ] && echo 0 || echo 600)
-    row=$("$harness" bench --json --runs 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
+    row=$("$harness" bench --json --num-samples 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
       --request-path "$work/request.json" --settings-path "$work/settings.json" \
-      --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$policy")
+      --sources-path "$work/lab/sources.yaml" --sigstore-trust-config "$work/lab/trust.json" "$policy")
     # keyless: the verification plus the policy's binding (digest, .sig manifest, chain, proof)
     calls=$(case $kind in keyless*|transplant*) echo 5 ;; *) echo 1 ;; esac)
     rows+=("$(jq -c --arg s "registry-$kind-$cache" --argjson c "$calls" '{scenario: $s, expected_host_calls: $c, results: .}' <<< "$row")")

@@ -20,8 +20,10 @@ const SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
 
 #[derive(Debug, Error)]
 pub enum DistributionError {
-    #[error("metadata.yml: {0}")]
+    #[error("cannot parse the metadata: {0}")]
     Metadata(String),
+    #[error("invalid metadata: {0}")]
+    InvalidMetadata(String),
     #[error("not a WebAssembly module")]
     NotWasm,
     #[error("the module has no {METADATA_SECTION} section: annotate it first")]
@@ -187,8 +189,8 @@ pub async fn push(
     uri: &str,
     progress: &dyn Fn(&str),
 ) -> Result<String, DistributionError> {
-    let metadata = read_metadata(module)?;
     let reference = registry_reference(uri)?;
+    let metadata = read_metadata(module)?;
     let client = Client::new(sources.oci_config());
     let registry = reference.registry().to_string();
     let registry_error = |e: oci_client::errors::OciDistributionError| {

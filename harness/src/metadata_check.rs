@@ -39,7 +39,7 @@ const CAPABILITIES: [(&str, &str); 13] = [
 ];
 
 fn invalid(path: &str, why: String) -> DistributionError {
-    DistributionError::Metadata(format!("{path}: {why}"))
+    DistributionError::InvalidMetadata(format!("{path}: {why}"))
 }
 
 fn strings<'a>(rule: &'a Value, at: usize, field: &str) -> Result<Vec<&'a str>, DistributionError> {
@@ -124,7 +124,7 @@ pub fn validate(metadata: &Metadata) -> Result<(), DistributionError> {
     }
     match metadata.protocol_version.as_deref() {
         Some(PROTOCOL_VERSION) => Ok(()),
-        other => Err(DistributionError::Metadata(format!(
+        other => Err(DistributionError::InvalidMetadata(format!(
             "the module answers protocol_version {other:?}; Kubewarden loads {PROTOCOL_VERSION:?} only"
         ))),
     }

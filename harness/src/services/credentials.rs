@@ -13,7 +13,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum CredentialsError {
-    #[error("cannot read the Docker config {path}: {source}")]
+    #[error("cannot read the Docker config {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
