@@ -165,6 +165,14 @@ impl Credentials {
         })
     }
 
+    /// Where the logins came from, for messages.
+    pub fn source(&self) -> String {
+        match &self.path {
+            Some(path) => path.display().to_string(),
+            None => "any Docker config (none found)".into(),
+        }
+    }
+
     /// The login for `registry` (`host[:port]` as in an image reference), if any.
     pub fn login(&self, registry: &str) -> Result<Option<&Login>, CredentialsError> {
         let key = registry_key(registry);

@@ -103,6 +103,20 @@ impl Sources {
             }
             cause = inner.source();
         }
+        let mut text = text.trim_end().to_string();
+        if text.contains("code: 401") || text.contains("UNAUTHORIZED") {
+            text.push_str(&match self.credentials.login(registry) {
+                Ok(Some(login)) => format!(
+                    " (hint: the registry refused the login of {:?} for {registry} from {})",
+                    login.username,
+                    self.credentials.source()
+                ),
+                _ => format!(
+                    " (hint: no login for {registry} in {}: pass --docker-config-json-path DIR, set DOCKER_CONFIG, or `docker login`)",
+                    self.credentials.source()
+                ),
+            });
+        }
         let unreachable = text.contains("error sending request")
             || text.contains("onnection refused")
             || text.contains("InvalidContentType");
