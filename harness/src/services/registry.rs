@@ -104,7 +104,10 @@ impl Sources {
             cause = inner.source();
         }
         let mut text = text.trim_end().to_string();
-        if text.contains("code: 401") || text.contains("UNAUTHORIZED") {
+        if text.contains("code: 401")
+            || text.contains("UNAUTHORIZED")
+            || text.contains("Not authorized")
+        {
             text.push_str(&match self.credentials.login(registry) {
                 Ok(Some(login)) => format!(
                     " (hint: the registry refused the login of {:?} for {registry} from {})",
