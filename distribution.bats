@@ -187,6 +187,7 @@ lab: image key-signed" ]
   for example in "$out"/examples/*.yaml "$out"/examples/rollout/*.yaml; do
     grep -qx "  module: registry://$PLAIN_REGISTRY/org/sigpin:v$version" "$example"
   done
+  grep -qx "    image: $PLAIN_REGISTRY/org/sigpin:v$version" "$out/artifacthub-pkg.yml"
   if [ -n "$KWCTL_BIN" ]; then
     kwctl_verified_pull --sources-path "$SOURCES" -o "$BATS_TEST_TMPDIR/k.wasm" "$ref"
     cmp "$out/annotated-policy.wasm" "$BATS_TEST_TMPDIR/k.wasm"

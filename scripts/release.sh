@@ -77,12 +77,15 @@ verdict=$("$harness" run "${registry_args[@]}" -q --verification-key "$pub" \
   "registry://$REGISTRY:$TAG")
 [ "$(jq -r .allowed <<< "$verdict")" = true ] || fail "the released module did not run: $verdict"
 
-step "examples for this release in $out/examples"
+step "examples and artifacthub-pkg.yml for this release in $out"
 mkdir -p "$out/examples/rollout"
 for example in "$root"/examples/*.yaml "$root"/examples/rollout/*.yaml; do
   relative=${example#"$root"/examples/}
   sed "s|^\(  module:\).*|\1 registry://$REGISTRY:$TAG|" "$example" > "$out/examples/$relative"
 done
+# The committed files name the default publication (metadata.yml's ociUrl).
+default_oci=$(sed -n 's/^  io.kubewarden.policy.ociUrl: //p' "$root/metadata.yml")
+sed "s|$default_oci|$REGISTRY|g" "$root/artifacthub-pkg.yml" > "$out/artifacthub-pkg.yml"
 
 echo "$immutable" > "$out/immutable-ref"
 step "released"
