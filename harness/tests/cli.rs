@@ -353,3 +353,55 @@ fn help_uses_kwctl_names() {
         }
     }
 }
+
+/// Every flag `harness --help` shows is documented in the README, and every harness flag the
+/// README's tables name exists.
+#[test]
+fn help_and_readme_agree() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let flags = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|word| {
+                word.starts_with("--")
+                    && word.chars().nth(2).is_some_and(|c| c.is_ascii_alphabetic())
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let mut shown = std::collections::BTreeSet::new();
+    for command in [
+        "run", "bench", "lab", "sign", "annotate", "inspect", "push", "pull",
+    ] {
+        let help = harness(&[command, "--help"], None);
+        assert_eq!(help.code, 0, "{command}");
+        for flag in flags(&help.stdout) {
+            if flag != "--help" {
+                assert!(
+                    readme.contains(&format!("`{flag}")) || readme.contains(&format!(" {flag} ")),
+                    "README does not document {command} {flag}"
+                );
+                shown.insert(flag);
+            }
+        }
+    }
+    // The README's flag table (rows starting with a flag): every flag it names is one the
+    // harness shows (old names appear there only as hidden aliases).
+    let start = readme
+        .find("## Testing a policy with the harness")
+        .expect("section");
+    let end = readme.find("## Security model").expect("next section");
+    let aliases = ["--trust-root", "--verify-key", "--runs"];
+    let rows: String = readme
+        .get(start..end)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.starts_with("| `-"))
+        .collect();
+    assert!(rows.contains("--request-path"), "the flag table moved");
+    for flag in flags(&rows) {
+        assert!(
+            shown.contains(&flag) || aliases.contains(&flag.as_str()),
+            "the README names {flag}, which harness --help does not show"
+        );
+    }
+}
