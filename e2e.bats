@@ -653,6 +653,73 @@ assert_settings_refused() {
   assert_rejected "image \"$(image corrupt-signature)\": rule #0 (pubKeys) failed"
 }
 
+# --- issue 13: one canonical identity per image ---------------------------------------------
+# Rules are written for the lab registry as "127.0.0.1:PORT"; images name it in other spellings
+# that registry clients resolve to the same socket. Before canonicalisation no rule applied to
+# them and an unsigned image was admitted without a host call.
+
+# The lab's sources.yaml lists the registry as written; plain HTTP must be allowed for the
+# respelled forms too (the operator configures the spelling pods use, as on the nodes).
+respelled_sources() {
+  local port=${REGISTRY#*:} host
+  for host in "127.0.0.1:0$port" "127.0.0.1:000$port" "[::ffff:7f00:1]:$port"; do
+    grep -qF "\"$host\"" "$LAB/sources.yaml" || echo "  - \"$host\"" >> "$LAB/sources.yaml"
+  done
+}
+lab_rule() { settings "{\"signatures\": [{\"image\": \"$1\", \"pubKeys\": [$(pem key-a.pub)]}]}"; }
+respell_port() { echo "127.0.0.1:$1${REGISTRY#*:}/${2#*/}"; } # respell_port ZEROS IMAGE
+
+@test "canonical identity: an unsigned image behind a zero-padded port meets the registry's rule" {
+  respelled_sources
+  local img; img=$(respell_port 0 "$(image unsigned)")
+  request Pod "$img"; lab_rule "$REGISTRY/lab/*"
+  evaluate
+  assert_rejected "image \"$img\": rule #0 (pubKeys) failed: no signatures found for image: $img"
+}
+
+@test "canonical identity: a signed image behind a zero-padded port is verified and pinned" {
+  respelled_sources
+  local img; img=$(respell_port 000 "$(image key-signed)")
+  request Pod "$img"; lab_rule "$REGISTRY/lab/*"
+  evaluate
+  [ "$status" -eq 0 ]
+  [ "$(allowed)" = true ]
+  [ "$(patch)" = "$(jq -cn --arg v "$img@$(digest key-signed)" '[{op: "replace", path: "/spec/containers/0/image", value: $v}]')" ]
+}
+
+@test "canonical identity: an IPv4-mapped IPv6 registry meets the 127.0.0.1 rule" {
+  respelled_sources
+  local img="[::ffff:7f00:1]:${REGISTRY#*:}/lab/unsigned:v1"
+  request Pod "$img"; lab_rule "$REGISTRY/lab/*"
+  evaluate
+  # The engine's reference parser refuses bracketed hosts: the rule applies and fails closed.
+  assert_rejected "image \"$img\": rule #0 (pubKeys) failed:"
+}
+
+@test "canonical identity: a numeric shorthand host is refused with the spelling to use" {
+  local img="127.1:${REGISTRY#*:}/lab/unsigned:v1"
+  request Pod "$img"; lab_rule "$REGISTRY/lab/*"
+  evaluate
+  assert_rejected "image \"$img\": not a valid image reference" "write the registry as $REGISTRY"
+}
+
+@test "canonical identity: a digest-only reference meets a repo:* rule" {
+  local img; img="$REGISTRY/lab/unsigned@$(digest unsigned)"
+  request Pod "$img"; lab_rule "$REGISTRY/lab/unsigned:*"
+  evaluate
+  assert_rejected "image \"$img\": rule #0 (pubKeys) failed: no signatures found for image: $img"
+}
+
+@test "canonical identity: a glob that can match nothing is refused at settings validation" {
+  request Pod "$(image unsigned)"; lab_rule "$REGISTRY/lab/.*"
+  evaluate
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"field \"image\": \"$REGISTRY/lab/.*\" can match no image:"* ]]
+  [[ "$output" == *"not regular expressions — write \"$REGISTRY/lab/*\""* ]]
+}
+
+# --- last: stops the registry --------------------------------------------------------------
+
 @test "a registry that is down: rejected with the cause (fail closed)" {
   request Pod "$(image key-signed)"; pubkey_rule
   "$ROOT/scripts/registry.sh" stop "$REGISTRY_DIR"

@@ -20,6 +20,7 @@ pub mod glob;
 pub mod host;
 pub mod keyless_regex;
 pub mod matching;
+pub mod pattern;
 pub mod plan;
 pub mod reference;
 pub mod settings;

@@ -1,10 +1,13 @@
 //! Rule globs against image references and namespaces. Glob semantics are the upstream
-//! policy's (wildmatch, whole-string: `*` any run of characters including `/`, `?` one
-//! character), applied to every spelling of the reference so that `nginx` cannot dodge a rule
-//! for `docker.io/library/nginx`.
+//! policy's (whole-string: `*` any run of characters including `/`, `?` one character, see
+//! `glob`). The asymmetry that keeps a wrong "allowed" out:
+//! - a rule applies when its glob matches the reference's canonical identity in **any**
+//!   accepted written form (`nginx` meets a rule for `docker.io/library/nginx`; a digest-pinned
+//!   reference meets every tag constraint): more verification is the safe side;
+//! - `skipImages` and `excludeNamespaces` apply only to the **one** canonical form (`busybox*`
+//!   does not skip `docker.io/busyboxevil/miner`): less skipping is the safe side.
 
 use crate::glob::{Glob, GlobSet};
-
 use crate::reference::ImageReference;
 use crate::settings::Rule;
 
@@ -16,17 +19,17 @@ struct TaggedGlobs {
 }
 
 impl TaggedGlobs {
-    fn new<'s>(rules: &[&'s Rule], globs_of: impl Fn(&'s Rule) -> &'s [String]) -> Self {
+    fn new<'s>(rules: &[&'s Rule], globs_of: impl Fn(&'s Rule) -> Vec<String>) -> Self {
         let mut owners = Vec::new();
         let mut patterns = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             for glob in globs_of(rule) {
                 owners.push(position);
-                patterns.push(glob.as_str());
+                patterns.push(glob);
             }
         }
         Self {
-            set: GlobSet::new(patterns),
+            set: GlobSet::new(patterns.iter().map(String::as_str)),
             owners,
         }
     }
@@ -47,14 +50,34 @@ impl TaggedGlobs {
     }
 }
 
+/// A rule glob as it applies to a digest-pinned reference: its tag constraint (from the `:` in
+/// its last path part up to `@` or the end) removed. The tag written beside a digest does not
+/// decide what runs, so the digest form of `ghcr.io/org/app:v1` is `ghcr.io/org/app`, and of
+/// `*:v1@sha256:*` it is `*@sha256:*`. `None`: the glob has no tag constraint.
+pub fn digest_form(glob: &str) -> Option<String> {
+    let last_part = glob.rfind('/').map_or(0, |slash| slash + 1);
+    let tail = glob.get(last_part..)?;
+    let name_and_tag = tail.split('@').next().unwrap_or_default();
+    let colon = last_part + name_and_tag.find(':')?;
+    let tag_end = last_part + name_and_tag.len();
+    Some(format!(
+        "{}{}",
+        glob.get(..colon)?,
+        glob.get(tag_end..).unwrap_or_default()
+    ))
+}
+
 pub struct RuleMatcher<'s> {
     rules: Vec<&'s Rule>,
     images: TaggedGlobs,
+    /// The digest forms of the image globs, for digest-pinned references.
+    digest_images: TaggedGlobs,
     skip_images: TaggedGlobs,
 }
 
 /// Whether a rule applies in this namespace. A cluster-scoped request (no namespace) is in
-/// scope of rules that do not name namespaces.
+/// scope of rules that do not name namespaces. Namespace names reach the policy in their only
+/// form, so both lists compare that one string.
 fn in_scope(rule: &Rule, namespace: Option<&str>) -> bool {
     let matches_any = |globs: &[String], ns: &str| globs.iter().any(|g| Glob::new(g).matches(ns));
     let included = match (&rule.namespaces, namespace) {
@@ -74,19 +97,30 @@ impl<'s> RuleMatcher<'s> {
             .filter(|rule| in_scope(rule, namespace))
             .collect();
         Self {
-            images: TaggedGlobs::new(&rules, |rule| &rule.images),
-            skip_images: TaggedGlobs::new(&rules, |rule| &rule.skip_images),
+            images: TaggedGlobs::new(&rules, |rule| rule.images.clone()),
+            digest_images: TaggedGlobs::new(&rules, |rule| {
+                rule.images.iter().filter_map(|g| digest_form(g)).collect()
+            }),
+            skip_images: TaggedGlobs::new(&rules, |rule| rule.skip_images.clone()),
             rules,
         }
     }
 
-    /// The rules whose globs match any spelling of `reference` and whose `skipImages` match
-    /// none, in settings order.
+    /// The rules whose globs match any accepted form of `reference` and whose `skipImages`
+    /// do not match its canonical form, in settings order.
     pub fn matching(&self, reference: &ImageReference) -> Vec<&'s Rule> {
-        let spellings = reference.spellings();
+        let subjects = reference.subjects();
         let count = self.rules.len();
-        let applies = self.images.rules_matching(&spellings, count);
-        let skipped = self.skip_images.rules_matching(&spellings, count);
+        let mut applies = self.images.rules_matching(&subjects, count);
+        if reference.digest.is_some() {
+            let by_digest = self.digest_images.rules_matching(&subjects, count);
+            for (flag, extra) in applies.iter_mut().zip(by_digest) {
+                *flag |= extra;
+            }
+        }
+        let skipped = self
+            .skip_images
+            .rules_matching(&[reference.canonical()], count);
         self.rules
             .iter()
             .zip(applies.iter().zip(&skipped))

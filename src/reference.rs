@@ -1,15 +1,18 @@
-//! Image references parsed with the distribution reference grammar, so that every spelling of
-//! the same image (`nginx`, `docker.io/nginx`, `index.docker.io/library/nginx:latest`) is seen
-//! by the rule matcher and none of them can dodge a rule written for another.
+//! Image references parsed with the distribution reference grammar and reduced to one canonical
+//! identity (registry, repository, tag, digest) before any rule is consulted. Every spelling a
+//! registry client resolves to the same endpoint (`GHCR.IO:0443`, `[0:0::1]`, `nginx`,
+//! `index.docker.io/library/nginx:latest`) gets the same identity; spellings that cannot be
+//! canonicalised safely (`127.1`, `127.0.0.010`) are refused with the spelling to use.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-const DOCKER_HUB: &str = "docker.io";
-const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+pub const DOCKER_HUB: &str = "docker.io";
 /// Host names that serve Docker Hub's content under other names than `docker.io`.
-const DOCKER_HUB_ALIASES: [&str; 3] = [DOCKER_HUB, DOCKER_HUB_LEGACY, "registry-1.docker.io"];
+pub const DOCKER_HUB_ALIASES: [&str; 3] = [DOCKER_HUB, "index.docker.io", "registry-1.docker.io"];
 /// The port every registry client uses when none is written.
-const HTTPS_PORT_SUFFIX: &str = ":443";
+const HTTPS_PORT: u16 = 443;
 const OFFICIAL_NAMESPACE: &str = "library";
 const DEFAULT_TAG: &str = "latest";
 const MAX_NAME_LEN: usize = 255;
@@ -23,6 +26,21 @@ pub enum ReferenceError {
     Whitespace,
     #[error("the registry host {0:?} is not a valid host[:port]")]
     BadRegistry(String),
+    #[error("the registry port in {0:?} is not a port number from 1 to 65535")]
+    BadPort(String),
+    #[error(
+        "the registry host {written:?} is not written canonically and registry clients may read it as {read}: write the registry as {canonical}"
+    )]
+    NonCanonicalHost {
+        written: String,
+        /// How a resolver (glibc `inet_aton`) reads the host.
+        read: String,
+        canonical: String,
+    },
+    #[error(
+        "the registry host {0:?} ends in a numeric label but is not an IPv4 address in dotted-quad form (such as 10.0.0.1)"
+    )]
+    NumericHost(String),
     #[error(
         "the repository path {0:?} is not valid (lower-case letters, digits and separators only)"
     )]
@@ -36,7 +54,8 @@ pub enum ReferenceError {
 }
 
 /// A parsed image reference. `written` keeps the user's exact text: it is what the host is asked
-/// to verify and what the mutation extends, so the object changes no more than needed.
+/// to verify and what the mutation extends, so the object changes no more than needed. Every
+/// decision (rules, skips, exemptions) is made on the canonical fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageReference {
     pub written: String,
@@ -46,6 +65,11 @@ pub struct ImageReference {
     pub path: String,
     pub tag: Option<String>,
     pub digest: Option<String>,
+    /// Canonical registry: lower case, no default port, numeric port without leading zeros,
+    /// canonical IP literal, `docker.io` for every Docker Hub alias and for no registry.
+    canonical_registry: String,
+    /// Canonical repository path: `library/` made explicit on Docker Hub.
+    canonical_path: String,
 }
 
 impl ImageReference {
@@ -86,70 +110,103 @@ impl ImageReference {
             return Err(ReferenceError::NameTooLong);
         }
         let (registry, path) = split_registry(name);
-        if let Some(host) = registry.filter(|host| !is_valid_registry(host)) {
-            return Err(ReferenceError::BadRegistry(host.to_string()));
-        }
+        let canonical_registry = match registry {
+            Some(host) => canonical_registry(host)?,
+            None => DOCKER_HUB.to_string(),
+        };
         if !path.split('/').all(is_valid_path_component) {
             return Err(ReferenceError::BadRepository(path.to_string()));
         }
+        let canonical_path = if canonical_registry == DOCKER_HUB && !path.contains('/') {
+            format!("{OFFICIAL_NAMESPACE}/{path}")
+        } else {
+            path.to_string()
+        };
         Ok(Self {
             written: text.to_string(),
             registry: registry.map(str::to_string),
             path: path.to_string(),
             tag,
             digest,
+            canonical_registry,
+            canonical_path,
         })
     }
 
-    /// The canonical form, e.g. `docker.io/library/nginx:latest`.
+    /// `registry/repository` in canonical form.
+    pub fn canonical_name(&self) -> String {
+        format!("{}/{}", self.canonical_registry, self.canonical_path)
+    }
+
+    /// The canonical form with the implicit tag made explicit and any tag kept, e.g.
+    /// `docker.io/library/nginx:latest`.
     pub fn normalized(&self) -> String {
-        let (registry, path) = self.canonical_name();
-        let mut out = format!("{registry}/{path}");
-        self.push_suffix(&mut out, true);
+        let mut out = self.canonical_name();
+        self.push_suffix(&mut out);
         out
+    }
+
+    /// The one string exemptions (`skipImages`) are matched against: `registry/repository:tag`,
+    /// or `registry/repository@digest` when a digest is given (the tag beside a digest does not
+    /// decide what runs, so it cannot decide what is skipped either).
+    pub fn canonical(&self) -> String {
+        match &self.digest {
+            Some(digest) => format!("{}@{digest}", self.canonical_name()),
+            None => format!(
+                "{}:{}",
+                self.canonical_name(),
+                self.tag.as_deref().unwrap_or(DEFAULT_TAG)
+            ),
+        }
     }
 
     /// `registry/repository@digest` without the tag: what a digest-pinned reference pulls,
     /// whatever tag is written beside the digest. `None` without a digest.
     pub fn content_address(&self) -> Option<String> {
-        let (registry, path) = self.canonical_name();
         self.digest
             .as_ref()
-            .map(|digest| format!("{registry}/{path}@{digest}"))
+            .map(|digest| format!("{}@{digest}", self.canonical_name()))
     }
 
-    /// Every way of writing this same image. A rule glob applies when it matches any of them, so
-    /// a reference cannot escape a rule by being spelled differently from the rule's author.
-    pub fn spellings(&self) -> Vec<String> {
-        let (registry, path) = self.canonical_name();
-        let mut names = vec![format!("{registry}/{path}")];
-        if registry == DOCKER_HUB {
-            let short = path
-                .strip_prefix(OFFICIAL_NAMESPACE)
-                .and_then(|p| p.strip_prefix('/'))
-                .filter(|p| !p.contains('/'));
-            let mut repo_forms = vec![path.clone()];
-            repo_forms.extend(short.map(str::to_string));
-            names.clear();
-            for repo in &repo_forms {
-                names.push(repo.clone());
-                names.extend(
-                    DOCKER_HUB_ALIASES
-                        .iter()
-                        .map(|host| format!("{host}/{repo}")),
-                );
-            }
+    /// Every accepted way of writing the repository name: the canonical one and, on Docker Hub,
+    /// each alias host, no host, and `library/` left out for official images.
+    pub fn name_spellings(&self) -> Vec<String> {
+        let canonical = self.canonical_name();
+        if self.canonical_registry != DOCKER_HUB {
+            return vec![canonical];
         }
-        let mut out = Vec::with_capacity(names.len() * 2 + 1);
-        out.push(self.written.clone());
-        for name in names {
-            for implicit_tag in [false, true] {
-                let mut spelled = name.clone();
-                self.push_suffix(&mut spelled, implicit_tag);
-                if !out.contains(&spelled) {
-                    out.push(spelled);
-                }
-            }
+        let path = &self.canonical_path;
+        let short = path
+            .strip_prefix(OFFICIAL_NAMESPACE)
+            .and_then(|p| p.strip_prefix('/'))
+            .filter(|p| !p.contains('/'));
+        let mut names = Vec::new();
+        for repo in std::iter::once(path.as_str()).chain(short) {
+            names.push(repo.to_string());
+            names.extend(
+                DOCKER_HUB_ALIASES
+                    .iter()
+                    .map(|host| format!("{host}/{repo}")),
+            );
+        }
+        names
+    }
+
+    /// What rule globs are matched against (liberally: any one match makes the rule apply).
+    /// Every name spelling alone (a pattern naming a repository covers all its tags and
+    /// digests), and with the tag (`latest` when none is written) or, for a digest-pinned
+    /// reference, with the digest and without any tag: the tag beside a digest does not decide
+    /// what runs, so it is not matched; rules meet such references through the digest form of
+    /// their globs (`matching::digest_form`), so no tag constraint can be dodged either.
+    pub fn subjects(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in self.name_spellings() {
+            let suffixed = match &self.digest {
+                Some(digest) => format!("{name}@{digest}"),
+                None => format!("{name}:{}", self.tag.as_deref().unwrap_or(DEFAULT_TAG)),
+            };
+            out.push(name);
+            out.push(suffixed);
         }
         out
     }
@@ -162,46 +219,170 @@ impl ImageReference {
         }
     }
 
-    fn canonical_name(&self) -> (String, String) {
-        // Host names are case-insensitive and `:443` is the default port: `GHCR.IO:443/org/app`
-        // is pulled from the same place as `ghcr.io/org/app` and must meet the same rules.
-        let host = self.registry.as_deref().map(|host| {
-            let host = host.to_ascii_lowercase();
-            match host.strip_suffix(HTTPS_PORT_SUFFIX) {
-                Some(bare) => bare.to_string(),
-                None => host,
-            }
-        });
-        let registry = match host {
-            None => DOCKER_HUB.to_string(),
-            Some(host) if DOCKER_HUB_ALIASES.contains(&host.as_str()) => DOCKER_HUB.to_string(),
-            Some(host) => host,
-        };
-        let path = if registry == DOCKER_HUB && !self.path.contains('/') {
-            format!("{OFFICIAL_NAMESPACE}/{}", self.path)
-        } else {
-            self.path.clone()
-        };
-        (registry, path)
-    }
-
-    fn push_suffix(&self, out: &mut String, implicit_tag: bool) {
+    fn push_suffix(&self, out: &mut String) {
         match (&self.tag, &self.digest) {
             (Some(tag), _) => {
                 out.push(':');
                 out.push_str(tag);
             }
-            (None, None) if implicit_tag => {
+            (None, None) => {
                 out.push(':');
                 out.push_str(DEFAULT_TAG);
             }
-            _ => {}
+            (None, Some(_)) => {}
         }
         if let Some(digest) = &self.digest {
             out.push('@');
             out.push_str(digest);
         }
     }
+}
+
+/// The canonical text of a registry `host[:port]` as written in a reference, or why it is
+/// refused. Docker Hub aliases become `docker.io`.
+pub fn canonical_registry(written: &str) -> Result<String, ReferenceError> {
+    let bad = || ReferenceError::BadRegistry(written.to_string());
+    let (host, port) = if let Some(v6) = written.strip_prefix('[') {
+        let (addr, rest) = v6.split_once(']').ok_or_else(bad)?;
+        let port = match rest {
+            "" => None,
+            _ => Some(rest.strip_prefix(':').ok_or_else(bad)?),
+        };
+        (Ok(canonical_ipv6(addr).ok_or_else(bad)?), port)
+    } else {
+        let (name, port) = match written.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (written, None),
+        };
+        (canonical_host_name(name).ok_or_else(bad)?, port)
+    };
+    let port = match port {
+        None => None,
+        Some(text) => match canonical_port(text) {
+            Some(HTTPS_PORT) => None,
+            Some(number) => Some(number),
+            None => return Err(ReferenceError::BadPort(written.to_string())),
+        },
+    };
+    let with_port = |host: String| match port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    };
+    match host {
+        Ok(host) if port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_str()) => {
+            Ok(DOCKER_HUB.to_string())
+        }
+        Ok(host) => Ok(with_port(host)),
+        Err(Some(address)) => Err(ReferenceError::NonCanonicalHost {
+            written: written.to_string(),
+            read: address.to_string(),
+            canonical: with_port(address.to_string()),
+        }),
+        Err(None) => Err(ReferenceError::NumericHost(written.to_string())),
+    }
+}
+
+/// Registry clients read a port as a number: `05000` is port 5000. Digits only; 1 to 65535.
+fn canonical_port(text: &str) -> Option<u16> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = text.trim_start_matches('0');
+    if significant.len() > 5 {
+        return None;
+    }
+    significant.parse::<u16>().ok().filter(|port| *port != 0)
+}
+
+/// The grammar allows hex digits and colons in brackets; the address is written back in
+/// RFC 5952 form, and an IPv4-mapped address (the same socket as its IPv4) as that IPv4.
+fn canonical_ipv6(text: &str) -> Option<String> {
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+        return None;
+    }
+    let address: Ipv6Addr = text.parse().ok()?;
+    Some(match address.to_ipv4_mapped() {
+        Some(v4) => v4.to_string(),
+        None => format!("[{address}]"),
+    })
+}
+
+/// `None`: not a host name at all. `Some(Ok)`: the canonical host. `Some(Err(read))`: a numeric
+/// spelling that is not a canonical dotted quad, with the address glibc's `inet_aton` reads
+/// it as, if any. A name whose last label starts with a digit is read by resolvers as an
+/// address (no top-level domain starts with a digit), so it must be a dotted quad in canonical
+/// form: `127.1`, `2130706433` and `0x7f.1` are 127.0.0.1, and `127.0.0.010` is octal, 127.0.0.8.
+fn canonical_host_name(name: &str) -> Option<Result<String, Option<Ipv4Addr>>> {
+    let valid = !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !valid {
+        return None;
+    }
+    let name = name.to_ascii_lowercase();
+    let numeric = name
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.chars().next())
+        .is_some_and(|c| c.is_ascii_digit());
+    Some(match numeric && !is_dotted_quad(&name) {
+        false => Ok(name),
+        true => Err(inet_aton(&name)),
+    })
+}
+
+/// Four decimal octets from 0 to 255 without leading zeros: the only IPv4 spelling accepted.
+pub fn is_dotted_quad(text: &str) -> bool {
+    let octets: Vec<&str> = text.split('.').collect();
+    octets.len() == 4
+        && octets.iter().all(|octet| {
+            !octet.is_empty()
+                && octet.len() <= 3
+                && octet.bytes().all(|b| b.is_ascii_digit())
+                && !(octet.len() > 1 && octet.starts_with('0'))
+                && octet.parse::<u8>().is_ok()
+        })
+}
+
+/// glibc's `inet_aton`: one to four parts, each decimal, octal (leading `0`) or hex (`0x`); the
+/// last part fills the remaining bytes.
+fn inet_aton(text: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<u32> = text
+        .split('.')
+        .map(|part| {
+            let (digits, radix) = if let Some(hex) = part.strip_prefix("0x") {
+                (hex, 16)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (part.get(1..).unwrap_or_default(), 8)
+            } else {
+                (part, 10)
+            };
+            if digits.is_empty() && radix != 16 {
+                return None;
+            }
+            if digits.is_empty() {
+                return Some(0);
+            }
+            u32::from_str_radix(digits, radix).ok()
+        })
+        .collect::<Option<_>>()?;
+    let (last, leading) = parts.split_last()?;
+    if leading.len() > 3 || leading.iter().any(|part| *part > 255) {
+        return None;
+    }
+    let last_bits = 32 - 8 * leading.len() as u32;
+    if last_bits < 32 && *last >= 1u32 << last_bits {
+        return None;
+    }
+    let value = leading
+        .iter()
+        .enumerate()
+        .fold(*last, |acc, (i, part)| acc | (part << (24 - 8 * i as u32)));
+    Some(Ipv4Addr::from(value))
 }
 
 /// The distribution rule: the first component is a registry when it has a `.` or `:`, is
@@ -217,41 +398,6 @@ fn split_registry(name: &str) -> (Option<&str>, &str) {
         }
         _ => (None, name),
     }
-}
-
-fn is_valid_registry(host: &str) -> bool {
-    let (hostname, port) = if let Some(v6) = host.strip_prefix('[') {
-        let Some((addr, rest)) = v6.split_once(']') else {
-            return false;
-        };
-        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return false;
-        }
-        let port = match rest {
-            "" => None,
-            _ => match rest.strip_prefix(':') {
-                Some(port) => Some(port),
-                None => return false,
-            },
-        };
-        (None, port)
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) => (Some(name), Some(port)),
-            None => (Some(host), None),
-        }
-    };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    let name_ok = hostname.is_none_or(|name| {
-        !name.is_empty()
-            && name.split('.').all(|label| {
-                !label.is_empty()
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-            })
-    });
-    port_ok && name_ok
 }
 
 /// `[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*`

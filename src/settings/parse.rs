@@ -11,6 +11,7 @@ use super::{
     Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, Mode, RegexIdentity, Rule,
     Settings, SettingsError, anchored,
 };
+use crate::pattern::{Language, check as check_pattern};
 
 const TOP_LEVEL_KEYS: [&str; 8] = [
     "signatures",
@@ -285,29 +286,58 @@ impl<'a> RuleFields<'a> {
         })
     }
 
-    /// `image` and `images` together; at least one glob, none empty.
+    /// `image` and `images` together; at least one glob, none empty, each able to match some
+    /// image.
     fn image_globs(&self) -> Result<Vec<String>, SettingsError> {
         let mut globs = Vec::new();
         if self.object.get("image").is_some_and(|v| !v.is_null())
             || !self.object.contains_key("images")
         {
-            globs.push(self.required_string("image")?);
+            let glob = self.required_string("image")?;
+            self.check_glob("image", &glob, Language::RuleImage)?;
+            globs.push(glob);
         }
         globs.extend(self.optional_globs("images")?.unwrap_or_default());
         Ok(globs)
     }
 
+    /// A glob list: `images` and `skipImages` (image globs) or `namespaces` and
+    /// `excludeNamespaces` (namespace globs); none empty, each able to match something.
     fn optional_globs(&self, key: &str) -> Result<Option<Vec<String>>, SettingsError> {
+        let language = match key {
+            "images" => Language::RuleImage,
+            "skipImages" => Language::SkipImage,
+            _ => Language::Namespace,
+        };
         match self.object.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(_) => {
                 let globs = self.string_list(key)?;
-                match globs.iter().position(|g| g.trim().is_empty()) {
-                    Some(i) => Err(self.error(Some(&format!("{key}[{i}]")), "must not be empty")),
-                    None => Ok(Some(globs)),
+                for (i, glob) in globs.iter().enumerate() {
+                    let field = format!("{key}[{i}]");
+                    if glob.trim().is_empty() {
+                        return Err(self.error(Some(&field), "must not be empty"));
+                    }
+                    self.check_glob(&field, glob, language)?;
                 }
+                Ok(Some(globs))
             }
         }
+    }
+
+    /// Refuses a glob that can match no name of its language: such a rule, skip or scope
+    /// would silently do nothing.
+    fn check_glob(&self, field: &str, glob: &str, language: Language) -> Result<(), SettingsError> {
+        let what = match language {
+            Language::Namespace => "namespace",
+            Language::RuleImage | Language::SkipImage => "image",
+        };
+        check_pattern(glob, language).map_err(|refusal| {
+            self.error(
+                Some(field),
+                format!("{glob:?} can match no {what}: {refusal}"),
+            )
+        })
     }
 
     fn flag(&self, key: &str) -> Result<bool, SettingsError> {
