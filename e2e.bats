@@ -453,7 +453,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   [ "$status" -eq 0 ]
   [[ "$output" == *"protocolVersion: v1"* ]]
   [[ "$output" == *"io.kubewarden.policy.title: sigpin"* ]]
-  run "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
+  run "$HARNESS" push -q --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
   [ "$status" -eq 0 ]
   [[ "$output" == "Policy successfully pushed: $REGISTRY/policies/sigpin@sha256:"* ]]
   "$HARNESS" pull --sources-path "$LAB/sources.yaml" -o "$BATS_TEST_TMPDIR/pulled.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
@@ -464,7 +464,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
     request Pod "$(image "$name")"
     evaluate
     local_output=$output
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    run "$HARNESS" run -q --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
       --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
     [ "$status" -eq 0 ]
     [ "$output" = "$local_output" ]
@@ -476,7 +476,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
   request Pod "$(image key-signed)"; pubkey_rule
   verified_run() {
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
+    run "$HARNESS" run -q --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" \
       --sources-path "$LAB/sources.yaml" --verification-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
   }
   verified_run key-a.pub
