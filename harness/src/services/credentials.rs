@@ -219,6 +219,95 @@ impl Credentials {
 mod tests {
     use super::*;
 
+    /// One directory per call: tests run in parallel.
+    fn loaded(json: &str) -> Result<Credentials, CredentialsError> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("harness-credentials-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), json).unwrap();
+        Credentials::discover(Some(&dir))
+    }
+
+    #[test]
+    fn logins_by_registry() {
+        let alice = Some(("alice".to_string(), "p:w".to_string()));
+        let cases: [(&str, &str, Option<(String, String)>); 6] = [
+            (
+                r#"{"auths": {"r.example:5000": {"auth": "YWxpY2U6cDp3"}}}"#,
+                "r.example:5000",
+                alice.clone(),
+            ),
+            (
+                r#"{"auths": {"https://index.docker.io/v1/": {"auth": "YWxpY2U6cDp3"}}}"#,
+                "index.docker.io",
+                alice.clone(),
+            ),
+            (
+                r#"{"auths": {"r.example": {"username": "alice", "password": "p:w"}}}"#,
+                "R.EXAMPLE",
+                alice.clone(),
+            ),
+            (
+                r#"{"auths": {"r.example": {"auth": "YWxpY2U6cDp3"}}}"#,
+                "other.example",
+                None,
+            ),
+            (r#"{}"#, "r.example", None),
+            (
+                r#"{"auths": {"r.example": {}}, "credHelpers": {"s.example": "gcr"}}"#,
+                "r.example",
+                None,
+            ),
+        ];
+        for (json, registry, expected) in cases {
+            let credentials = loaded(json).unwrap();
+            let login = credentials
+                .login(registry)
+                .unwrap()
+                .map(|l| (l.username.clone(), l.password.clone()));
+            assert_eq!(login, expected, "{json} {registry}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        for (json, registry, message) in [
+            (
+                r#"{"auths": 1}"#,
+                "r",
+                "is not valid: invalid type: integer `1`, expected a map at line 1 column 11",
+            ),
+            (
+                r#"{"auths": {"r": {"auth": "bm9jb2xvbg=="}}}"#,
+                "r",
+                "is not valid: auths.\"r\".auth is not base64 of USER:PASSWORD",
+            ),
+        ] {
+            let error = loaded(json)
+                .and_then(|c| c.login(registry).map(|_| ()))
+                .unwrap_err();
+            assert!(error.to_string().ends_with(message), "{json}: {error}");
+        }
+        let helpers = [
+            (
+                r#"{"auths": {"r": {}}, "credsStore": "desktop"}"#,
+                "desktop",
+            ),
+            (r#"{"credHelpers": {"r": "ecr-login"}}"#, "ecr-login"),
+        ];
+        for (json, helper) in helpers {
+            let error = loaded(json).unwrap().login("r").unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("to the credential helper {helper:?}")),
+                "{error}"
+            );
+        }
+    }
+
     #[test]
     fn registry_keys() {
         for (entry, key) in [
