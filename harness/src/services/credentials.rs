@@ -233,7 +233,8 @@ mod tests {
     #[test]
     fn logins_by_registry() {
         let alice = Some(("alice".to_string(), "p:w".to_string()));
-        let cases: [(&str, &str, Option<(String, String)>); 6] = [
+        type Case<'a> = (&'a str, &'a str, Option<(String, String)>);
+        let cases: [Case; 6] = [
             (
                 r#"{"auths": {"r.example:5000": {"auth": "YWxpY2U6cDp3"}}}"#,
                 "r.example:5000",
