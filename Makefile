@@ -13,9 +13,14 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible release distribution-tests
-.PHONY: all test unit-tests e2e-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all deps test unit-tests e2e-tests compat-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
+
+# What a fresh machine with only Rust and rustup lacks (wasm32 target, docker-registry, bats, jq,
+# python3, curl): installed when root, else listed. `make demo` and `make test` run it first.
+deps:
+	scripts/install-deps.sh
 
 # The module Kubewarden runs. Always rebuilt through cargo, which knows when it is stale.
 policy.wasm:
@@ -57,6 +62,10 @@ harness:
 e2e-tests: policy.wasm harness
 	bats e2e.bats
 
+# Differential settings test against upstream verify-image-signatures 1.0.11 (harness and kwctl).
+compat-tests: policy.wasm harness
+	bats compat.bats
+
 # Policy cost per admission (replayed host answers) and real-registry verification cost.
 bench: policy.wasm harness
 	bench/run.sh
@@ -74,7 +83,7 @@ distribution-tests: policy.wasm harness
 	bats distribution.bats
 
 # Sign one image in a throw-away registry and evaluate a signed and an unsigned Pod.
-demo: policy.wasm harness
+demo: deps policy.wasm harness
 	scripts/demo.sh
 
 # Stable-toolchain fuzzing of settings parsing and validate (see fuzz/src/main.rs).
@@ -86,7 +95,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: fmt-check lint unit-tests fuzz-smoke check-reproducible distribution-tests e2e-tests
+test: deps fmt-check lint unit-tests fuzz-smoke check-reproducible distribution-tests e2e-tests compat-tests
 
 clean:
 	$(CARGO) clean

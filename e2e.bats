@@ -435,7 +435,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
 
 @test "invalid settings are refused by validate_settings with their message" {
   request Pod "$(image key-signed)"
-  settings '{"signatures": [{"image": "*", "pubKeys": ["not a key"], "keyless": []}]}'
+  settings '{"signatures": [{"image": "*", "pubKeys": ["not a key"], "keyless": [{"issuer": "https://i", "subject": "s"}]}]}'
   evaluate
   [ "$status" -eq 1 ]
   [[ "$output" == *"the settings are not valid: rule #0: more than one signature kind (pubKeys, keyless): set exactly one"* ]]

@@ -89,7 +89,7 @@ fn refusals_name_rule_kind_and_field() {
             "unknown top-level setting",
             json!({"signatures": [{"image": "*", "pubKeys": [key]}], "modifyImageWithDigest": false}),
             FakeHost::new(),
-            "field \"modifyImageWithDigest\": unknown setting",
+            "field \"modifyImageWithDigest\": unknown setting; did you mean \"modifyImagesWithDigest\"?",
         ),
         (
             "modifyImagesWithDigest not a boolean",
@@ -110,19 +110,33 @@ fn refusals_name_rule_kind_and_field() {
             "rule #0: more than one signature kind (pubKeys, githubActions): set exactly one",
         ),
         (
-            "unknown field in a rule, second rule",
+            "misspelled field in a rule, second rule",
             json!({"signatures": [
                 {"image": "*", "pubKeys": [key]},
-                {"image": "*", "pubKeys": [key], "imagePullSecret": "x"}
+                {"image": "*", "pubKeys": [key], "skipImage": ["x/*"]}
             ]}),
             FakeHost::new(),
-            "rule #1 (pubKeys): unknown field \"imagePullSecret\"",
+            "rule #1: unknown field \"skipImage\"; did you mean \"skipImages\"?",
         ),
         (
-            "certificate-only field on a pubKeys rule",
-            one_rule(json!({"image": "*", "pubKeys": [key], "requireRekorBundle": true})),
+            "misspelled kind key",
+            one_rule(json!({"image": "*", "pubkeys": [key]})),
             FakeHost::new(),
-            "rule #0 (pubKeys), field \"requireRekorBundle\": only valid on certificates rules",
+            "rule #0: unknown field \"pubkeys\"; did you mean \"pubKeys\"?",
+        ),
+        (
+            "two kinds that both list signers",
+            one_rule(
+                json!({"image": "*", "pubKeys": [key], "keyless": [{"issuer": ISSUER, "subject": "a@b.c"}]}),
+            ),
+            FakeHost::new(),
+            "rule #0: more than one signature kind (pubKeys, keyless): set exactly one",
+        ),
+        (
+            "two kind keys, both empty",
+            one_rule(json!({"image": "*", "pubKeys": [], "keyless": []})),
+            FakeHost::new(),
+            "rule #0: more than one signature kind (pubKeys, keyless): set exactly one",
         ),
         (
             "empty image glob",
@@ -173,12 +187,12 @@ fn refusals_name_rule_kind_and_field() {
             "rule #0 (keyless), field \"keyless[0].subject\": is required",
         ),
         (
-            "keyless identity with an unknown field",
+            "keyless identity with a misspelled field",
             one_rule(
-                json!({"image": "*", "keyless": [{"issuer": ISSUER, "subject": "a@b.c", "subjectRegExp": ".*"}]}),
+                json!({"image": "*", "keyless": [{"issuer": ISSUER, "subject": "a@b.c", "subjet": "x@b.c"}]}),
             ),
             FakeHost::new(),
-            "rule #0 (keyless), field \"keyless[0].subjectRegExp\": unknown field; expected one of issuer, subject",
+            "rule #0 (keyless), field \"keyless[0].subjet\": unknown field; did you mean \"subject\"?",
         ),
         (
             "urlPrefix that is not an absolute URL",
@@ -279,4 +293,49 @@ fn settings_that_are_not_json_are_refused() {
         response.message.as_deref(),
         Some("settings are not JSON: expected value at line 1 column 1")
     );
+}
+
+/// The compatibility contract: what upstream ignores is ignored here, with the same meaning as
+/// the settings without it (README, "Migrating from verify-image-signatures").
+#[test]
+fn keys_upstream_ignores_are_ignored_with_the_same_meaning() {
+    let key = pem("cosign.pub");
+    let identity = json!({"issuer": ISSUER, "subject": "a@b.c"});
+    let cases: Vec<(&str, Value, Value)> = vec![
+        (
+            "Rancher form kind selector and description",
+            json!({"rule": "PublicKey", "description": null, "signatures": [{"image": "*", "pubKeys": [key]}]}),
+            json!({"signatures": [{"image": "*", "pubKeys": [key]}]}),
+        ),
+        (
+            "other kinds left at their form defaults",
+            json!({"signatures": [{"image": "*", "pubKeys": [key], "keyless": [], "keylessPrefix": [],
+                "githubActions": {}, "certificates": [], "keylessRegex": null}]}),
+            json!({"signatures": [{"image": "*", "pubKeys": [key]}]}),
+        ),
+        (
+            "a GitHub template left untouched beside keyless",
+            json!({"signatures": [{"image": "*", "keyless": [identity],
+                "githubActions": {"owner": "", "repo": ""}}]}),
+            json!({"signatures": [{"image": "*", "keyless": [identity]}]}),
+        ),
+        (
+            "certificate-only fields on a pubKeys rule",
+            json!({"signatures": [{"image": "*", "pubKeys": [key], "requireRekorBundle": true,
+                "certificateChain": []}]}),
+            json!({"signatures": [{"image": "*", "pubKeys": [key]}]}),
+        ),
+        (
+            "unknown keys far from every known key",
+            json!({"team": "payments", "signatures": [{"image": "*", "comment": "prod images",
+                "keyless": [{"issuer": ISSUER, "subject": "a@b.c", "subjectRegExp": ".*"}]}]}),
+            json!({"signatures": [{"image": "*", "keyless": [identity]}]}),
+        ),
+    ];
+    for (name, noisy, clean) in cases {
+        let noisy = sigpin::settings::parse_settings(&noisy);
+        let clean = sigpin::settings::parse_settings(&clean);
+        assert!(clean.is_ok(), "{name}: {clean:?}");
+        assert_eq!(noisy, clean, "{name}");
+    }
 }

@@ -38,6 +38,9 @@ enum Command {
     Run(RunArgs),
     /// Evaluate one request many times; print min / median / p99 per evaluation.
     Bench(BenchArgs),
+    /// Run `validate_settings` on many settings files with one loaded module; one JSON line
+    /// per file: {"file", "valid", "message"}.
+    ValidateSettings(ValidateSettingsArgs),
     /// Build the offline signing lab in a registry (keys, CAs, images, signatures).
     Lab(harness::lab::LabArgs),
     /// Sign an artefact in a registry, cosign format, with a lab key or a release key.
@@ -171,6 +174,21 @@ struct RunArgs {
 }
 
 #[derive(Args)]
+struct ValidateSettingsArgs {
+    /// Registry access for host calls made while validating.
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Sigstore trust root (ClientTrustConfig or TrustedRoot JSON).
+    #[arg(long, alias = "trust-root")]
+    sigstore_trust_config: Option<PathBuf>,
+    /// The policy module (a wasm file).
+    policy: PathBuf,
+    /// Settings files, YAML or JSON.
+    #[arg(required = true)]
+    settings: Vec<PathBuf>,
+}
+
+#[derive(Args)]
 struct BenchArgs {
     #[command(flatten)]
     run: RunArgs,
@@ -252,17 +270,19 @@ fn admission_request(source: &str) -> anyhow::Result<Value> {
     })
 }
 
+/// A settings file, YAML or JSON; an empty file means no settings, as for kwctl.
+fn settings_file(path: &std::path::Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    parse_object(&text, &path.display().to_string(), "settings")
+}
+
 fn settings(args: &RunArgs) -> anyhow::Result<Value> {
     match (&args.settings_path, &args.settings_json) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            // An empty settings file means no settings, as for kwctl.
-            if text.trim().is_empty() {
-                return Ok(Value::Object(Default::default()));
-            }
-            parse_object(&text, &path.display().to_string(), "settings")
-        }
+        (Some(path), _) => settings_file(path),
         (None, Some(json)) => {
             let value: Value = serde_json::from_str(json)
                 .map_err(|e| anyhow::anyhow!("--settings-json is not JSON: {e}"))?;
@@ -382,19 +402,10 @@ impl Evaluation {
 
     /// `validate_settings`; `Err` carries the policy's own message.
     fn validate_settings(&self) -> anyhow::Result<()> {
-        let answer = self
-            .module
-            .call("validate_settings", &serde_json::to_vec(&self.settings)?)?;
-        let answer: Value =
-            serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
-        if answer.get("valid").and_then(Value::as_bool) == Some(true) {
-            return Ok(());
+        match settings_verdict(&self.module, &self.settings)? {
+            None => Ok(()),
+            Some(message) => bail!("the settings are not valid: {message}"),
         }
-        let message = answer
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("(no message)");
-        bail!("the settings are not valid: {message}")
     }
 
     fn evaluate(&self) -> anyhow::Result<AdmissionResponse> {
@@ -418,6 +429,66 @@ impl Evaluation {
             Err(failure) => Ok(AdmissionResponse::guest_failure(&uid, failure.to_string())),
         }
     }
+}
+
+/// The module's `validate_settings` answer: `None` when valid, else its message. A guest error
+/// (upstream policies fail to deserialise settings that way) is an invalid answer, as in the
+/// engine.
+fn settings_verdict(module: &PolicyModule, settings: &Value) -> anyhow::Result<Option<String>> {
+    let answer = match module.call("validate_settings", &serde_json::to_vec(settings)?) {
+        Ok(answer) => answer,
+        Err(failure) => {
+            return Ok(Some(format!(
+                "Error invoking settings validation callback: {failure}"
+            )));
+        }
+    };
+    let answer: Value =
+        serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
+    if answer.get("valid").and_then(Value::as_bool) == Some(true) {
+        return Ok(None);
+    }
+    Ok(Some(
+        answer
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("(no message)")
+            .to_string(),
+    ))
+}
+
+fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
+    let services = Services::new(ServicesConfig {
+        sources_path: args.registry.sources_path.clone(),
+        docker_config_dir: args.registry.docker_config_json_path.clone(),
+        trust_root_path: args.sigstore_trust_config.clone(),
+        ..ServicesConfig::default()
+    })?;
+    let host_call: Arc<HostCall> = Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| {
+        match capabilities::route(b, n, o, p)? {
+            Routed::Log(event) => {
+                capabilities::print_log(&event);
+                Ok(Vec::new())
+            }
+            Routed::Request(request) => capabilities::serve(&services, request)
+                .map_err(|e| format!("Callback evaluation failure: {e}")),
+        }
+    });
+    let bytes = std::fs::read(&args.policy)
+        .with_context(|| format!("reading {}", args.policy.display()))?;
+    let module = PolicyModule::load(&bytes, Duration::from_secs(10), host_call)
+        .with_context(|| format!("loading {}", args.policy.display()))?;
+    for path in &args.settings {
+        let settings = settings_file(path)?;
+        let message = settings_verdict(&module, &settings)?;
+        let line = serde_json::json!({
+            "file": path.display().to_string(),
+            "valid": message.is_none(),
+            "message": message,
+        });
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -669,6 +740,7 @@ fn main() {
     let outcome = match cli.command {
         Command::Run(args) => run(args, progress),
         Command::Bench(args) => bench(args, progress),
+        Command::ValidateSettings(args) => validate_settings_files(args),
         Command::Lab(args) => harness::lab::run(args, progress.quiet),
         Command::Sign(args) => harness::lab::sign(args),
         Command::Annotate(args) => annotate(args),

@@ -370,7 +370,15 @@ fn help_and_readme_agree() {
     };
     let mut shown = std::collections::BTreeSet::new();
     for command in [
-        "run", "bench", "lab", "sign", "annotate", "inspect", "push", "pull",
+        "run",
+        "bench",
+        "validate-settings",
+        "lab",
+        "sign",
+        "annotate",
+        "inspect",
+        "push",
+        "pull",
     ] {
         let help = harness(&[command, "--help"], None);
         assert_eq!(help.code, 0, "{command}");

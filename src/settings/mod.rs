@@ -7,6 +7,7 @@ mod parse;
 mod pem_check;
 mod signers;
 mod trust;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;

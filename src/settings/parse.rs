@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::exemptions::parse_exemptions;
 use super::pem_check::{check_certificate, check_public_key};
 use super::signers::check_distinct;
+use super::vocabulary::{UI_KEYS, is_empty_default, near_miss};
 use super::{
     Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, Mode, RegexIdentity, Rule,
     Settings, SettingsError, anchored,
@@ -45,9 +46,7 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
             return Err(SettingsError::top("settings", "must be an object"));
         }
     };
-    if let Some(unknown) = top.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
-        return Err(SettingsError::top(unknown, "unknown setting"));
-    }
+    refuse_misspelled_top_level(top)?;
     let flag = |key: &str, default: bool| match top.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
@@ -85,11 +84,36 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     })
 }
 
+/// Unknown top-level keys are ignored as upstream does, unless they misspell a known one.
+fn refuse_misspelled_top_level(top: &Map<String, Value>) -> Result<(), SettingsError> {
+    for key in top.keys().filter(|k| !UI_KEYS.contains(&k.as_str())) {
+        if let Some(known) = near_miss(key, &TOP_LEVEL_KEYS) {
+            return Err(SettingsError::top(
+                key,
+                format!("unknown setting; did you mean \"{known}\"?"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every key a rule object can hold, whatever its kind.
+fn rule_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = COMMON_RULE_KEYS.to_vec();
+    keys.extend(CheckKind::ALL.iter().map(|kind| kind.key()));
+    keys.extend(CERTIFICATE_ONLY_KEYS);
+    keys.push(THRESHOLD_KEY);
+    keys
+}
+
 /// The public-good Sigstore Fulcio chain, the default trust for keyless binding.
 const PUBLIC_GOOD_FULCIO: &str = include_str!("public_good_fulcio.pem");
 
 fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsError> {
     let field = "keylessTrustRoot.fulcioChain";
+    // A form field left blank (`keylessTrustRoot: {fulcioChain: null}` from the Rancher UI) is
+    // the default; an explicitly empty chain stays refused.
+    let value = value.filter(|v| !matches!(v, Value::Object(m) if m.values().all(Value::is_null)));
     let chain: Vec<String> = match value {
         None | Some(Value::Null) => pem::parse_many(PUBLIC_GOOD_FULCIO)
             .map_err(|e| SettingsError::top(field, format!("built-in chain: {e}")))?
@@ -208,49 +232,63 @@ impl<'a> RuleFields<'a> {
         }
     }
 
-    fn parse(mut self, require_digest_everywhere: bool) -> Result<Rule, SettingsError> {
-        let kinds: Vec<CheckKind> = CheckKind::ALL
+    /// The rule's kind: the one kind key holding a value. Kind keys left at an empty form
+    /// default (`keyless: []` beside `pubKeys`) are ignored, as upstream ignores them; a single
+    /// kind key that is empty is still the kind, so that its own check says what is missing.
+    fn select_kind(&self) -> Result<CheckKind, SettingsError> {
+        let present: Vec<CheckKind> = CheckKind::ALL
             .into_iter()
             .filter(|kind| self.object.contains_key(kind.key()))
             .collect();
-        let kind = match kinds.as_slice() {
-            [kind] => *kind,
-            [] => {
-                return Err(self.error(
-                    None,
-                    "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
-                ));
-            }
+        let filled: Vec<CheckKind> = present
+            .iter()
+            .copied()
+            .filter(|kind| {
+                self.object
+                    .get(kind.key())
+                    .is_some_and(|value| !is_empty_default(value))
+            })
+            .collect();
+        let kinds = if filled.is_empty() { present } else { filled };
+        match kinds.as_slice() {
+            [kind] => Ok(*kind),
+            [] => Err(self.error(
+                None,
+                "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
+            )),
             many => {
                 let names: Vec<&str> = many.iter().map(|k| k.key()).collect();
-                return Err(self.error(
+                Err(self.error(
                     None,
                     format!(
                         "more than one signature kind ({}): set exactly one",
                         names.join(", ")
                     ),
-                ));
+                ))
             }
-        };
-        self.kind = Some(kind);
+        }
+    }
+
+    fn parse(mut self, require_digest_everywhere: bool) -> Result<Rule, SettingsError> {
+        // Misspellings first: `pubkeys` must say "did you mean", not "no signature kind".
+        let known = rule_keys();
         for key in self.object.keys() {
-            let key = key.as_str();
-            if CERTIFICATE_ONLY_KEYS.contains(&key) && kind != CheckKind::Certificates {
-                return Err(self.error(Some(key), "only valid on certificates rules"));
-            }
-            if key == THRESHOLD_KEY && !kind.has_signer_list() {
+            if let Some(meant) = near_miss(key, &known) {
                 return Err(self.error(
-                    Some(key),
-                    "only valid on pubKeys, keyless, keylessPrefix and certificates rules",
+                    None,
+                    format!("unknown field \"{key}\"; did you mean \"{meant}\"?"),
                 ));
             }
-            if !COMMON_RULE_KEYS.contains(&key)
-                && !CERTIFICATE_ONLY_KEYS.contains(&key)
-                && key != THRESHOLD_KEY
-                && key != kind.key()
-            {
-                return Err(self.error(None, format!("unknown field \"{key}\"")));
-            }
+        }
+        let kind = self.select_kind()?;
+        self.kind = Some(kind);
+        // `certificateChain` and `requireRekorBundle` on another kind are ignored, as upstream
+        // ignores them; `threshold` is this policy's own key and means something only on lists.
+        if self.object.contains_key(THRESHOLD_KEY) && !kind.has_signer_list() {
+            return Err(self.error(
+                Some(THRESHOLD_KEY),
+                "only valid on pubKeys, keyless, keylessPrefix and certificates rules",
+            ));
         }
         let images = self.image_globs()?;
         let skip_images = self.optional_globs("skipImages")?.unwrap_or_default();
@@ -454,6 +492,26 @@ impl<'a> RuleFields<'a> {
         required_string_in(entry, key).map_err(|problem| self.error(Some(&path), problem))
     }
 
+    /// In objects upstream also reads, unknown keys are ignored as upstream does, unless they
+    /// misspell a known one.
+    fn reject_misspelled(
+        &self,
+        entry: &Map<String, Value>,
+        field: &str,
+        known: &[&str],
+    ) -> Result<(), SettingsError> {
+        for key in entry.keys() {
+            if let Some(meant) = near_miss(key, known) {
+                return Err(self.error(
+                    Some(&format!("{field}.{key}")),
+                    format!("unknown field; did you mean \"{meant}\"?"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// In objects only this policy defines, every unknown key is refused.
     fn reject_unknown(
         &self,
         entry: &Map<String, Value>,
@@ -473,7 +531,7 @@ impl<'a> RuleFields<'a> {
         self.entry_objects("keyless")?
             .into_iter()
             .map(|(field, entry)| {
-                self.reject_unknown(entry, &field, &["issuer", "subject"])?;
+                self.reject_misspelled(entry, &field, &["issuer", "subject"])?;
                 Ok(KeylessIdentity {
                     issuer: self.entry_field(entry, &field, "issuer")?,
                     subject: self.entry_field(entry, &field, "subject")?,
@@ -486,7 +544,7 @@ impl<'a> RuleFields<'a> {
         self.entry_objects("keylessPrefix")?
             .into_iter()
             .map(|(field, entry)| {
-                self.reject_unknown(entry, &field, &["issuer", "urlPrefix", "url_prefix"])?;
+                self.reject_misspelled(entry, &field, &["issuer", "urlPrefix", "url_prefix"])?;
                 // The upstream README documents `urlPrefix` while the upstream policy only
                 // loads `url_prefix`; deployed files use either, so both are accepted.
                 let prefix_key = match (
@@ -560,7 +618,7 @@ impl<'a> RuleFields<'a> {
                 "must be an object with owner and optional repo",
             ));
         };
-        self.reject_unknown(entry, field, &["owner", "repo"])?;
+        self.reject_misspelled(entry, field, &["owner", "repo"])?;
         let owner = self.entry_field(entry, field, "owner")?;
         let repo = match entry.get("repo") {
             None | Some(Value::Null) => None,

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# What `make demo` and `make test` need beyond Rust and rustup, installed when missing: the
+# wasm32-wasip1 target and the rustfmt/clippy components through rustup; docker-registry, bats,
+# jq, python3, curl, htpasswd (apache2-utils) and openssl through apt when run as root,
+# otherwise a list of what to install.
+# One line per step; nothing is downloaded when everything is present.
+set -euo pipefail
+
+say() { echo "install-deps: $*"; }
+
+if ! command -v rustup > /dev/null; then
+  say "rustup not found: install Rust with rustup (https://rustup.rs), then run this again"
+  exit 1
+fi
+
+if rustup target list --installed | grep -qx wasm32-wasip1; then
+  say "wasm32-wasip1 target: present"
+else
+  say "wasm32-wasip1 target: installing (rustup target add wasm32-wasip1)"
+  rustup target add wasm32-wasip1
+fi
+
+for component in rustfmt clippy; do
+  if rustup component list --installed | grep -q "^$component"; then
+    say "$component: present"
+  else
+    say "$component: installing (rustup component add $component)"
+    rustup component add "$component"
+  fi
+done
+
+# command → Debian package providing it.
+# htpasswd and openssl: distribution.bats (an authenticating registry, a release key).
+declare -A packages=([docker-registry]=docker-registry [bats]=bats [jq]=jq [python3]=python3 [curl]=curl [htpasswd]=apache2-utils [openssl]=openssl)
+missing=()
+for command in docker-registry bats jq python3 curl htpasswd openssl; do
+  path=$(command -v "$command" || true)
+  if [ "$command" = docker-registry ] && [ -n "${REGISTRY_BIN:-}" ]; then
+    path=$([ -x "$REGISTRY_BIN" ] && echo "$REGISTRY_BIN" || true)
+  fi
+  if [ -n "$path" ]; then
+    say "$command: present ($path)"
+  else
+    say "$command: missing (Debian package ${packages[$command]})"
+    missing+=("${packages[$command]}")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  say "everything is present"
+  exit 0
+fi
+if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
+  say "installing with apt-get: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+  say "installed: ${missing[*]}"
+else
+  say "cannot install as $(id -un) without apt-get as root; install these, then run this again:"
+  say "  sudo apt-get install ${missing[*]}"
+  exit 1
+fi
