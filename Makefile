@@ -67,8 +67,13 @@ compat-tests: policy.wasm harness
 	bats compat.bats
 
 # Policy cost per admission (replayed host answers) and real-registry verification cost.
-bench: policy.wasm harness
-	bench/run.sh
+# The harness profile it measures with: dev by default (its Cranelift crates optimised, see
+# Cargo.toml); BENCH_PROFILE=release builds and uses a release harness (a long first build).
+BENCH_PROFILE ?= dev
+bench: policy.wasm
+	$(CARGO) build -p harness $(if $(filter release,$(BENCH_PROFILE)),--release)
+	HARNESS=$(CURDIR)/target/$(if $(filter release,$(BENCH_PROFILE)),release,debug)/harness \
+		BENCH_PROFILE=$(BENCH_PROFILE) bench/run.sh
 
 # The module with its Kubewarden metadata embedded, ready for `harness push` / `kwctl push`.
 annotated-policy.wasm: policy.wasm harness

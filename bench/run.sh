@@ -6,6 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 harness=${HARNESS:-$root/target/debug/harness}
+# Printed with the results: a dev harness compiles and runs modules slower than a release one.
+echo "harness: $harness (build profile: ${BENCH_PROFILE:-dev})"
 policy=${POLICY:-$root/policy.wasm}
 runs=${RUNS:-200}
 out=$root/bench/results.json

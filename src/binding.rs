@@ -10,7 +10,7 @@
 //!       whose payload names this digest carries a signature made with C's key.
 //! Together: the holder of the identity's key signed this digest.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::host::{CertificateTrust, HostApi};
 use crate::reference::ImageReference;
-use crate::settings::{normalised_url_prefix, rfc3339_from_unix};
+use crate::settings::{normalised_url_prefix, public_good_fulcio_chain, rfc3339_from_unix};
 use crate::x509::{Identity, Subject, identity_of_der};
 
 const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
@@ -182,7 +182,9 @@ type ProofKey = (String, Vec<u8>, Option<i64>);
 
 pub struct Binder<'a> {
     api: &'a HostApi<'a>,
-    fulcio_chain: &'a [String],
+    /// `None`: the built-in public-good chain, decoded on the first proof that needs it.
+    fulcio_chain: Option<&'a [String]>,
+    public_good: OnceCell<Result<Vec<String>, String>>,
     /// Per image as written: the certificates of its signatures, read once per request.
     candidates: RefCell<HashMap<String, SignatureCertificates>>,
     /// Per (image, certificate DER, bundle time): whether that certificate's key signed it.
@@ -190,10 +192,11 @@ pub struct Binder<'a> {
 }
 
 impl<'a> Binder<'a> {
-    pub fn new(api: &'a HostApi<'a>, fulcio_chain: &'a [String]) -> Self {
+    pub fn new(api: &'a HostApi<'a>, fulcio_chain: Option<&'a [String]>) -> Self {
         Self {
             api,
             fulcio_chain,
+            public_good: OnceCell::new(),
             candidates: RefCell::new(HashMap::new()),
             proofs: RefCell::new(HashMap::new()),
         }
@@ -303,9 +306,17 @@ impl<'a> Binder<'a> {
         let Some(time) = candidate.integrated_time else {
             return Err("a certificate of the identity has no Rekor bundle".into());
         };
+        let fulcio_chain = match self.fulcio_chain {
+            Some(chain) => chain,
+            None => self
+                .public_good
+                .get_or_init(public_good_fulcio_chain)
+                .as_deref()
+                .map_err(Clone::clone)?,
+        };
         match self.api.is_certificate_trusted(
             &candidate.pem,
-            self.fulcio_chain,
+            fulcio_chain,
             Some(rfc3339_from_unix(time)),
         ) {
             Ok(CertificateTrust::Trusted) => {}

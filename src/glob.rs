@@ -121,16 +121,148 @@ impl Glob {
     }
 }
 
-/// Many globs matched against one text at once. Each glob's required middle literal goes
-/// into one Aho-Corasick automaton, so a text is scanned once for all of them and only globs
-/// whose literal occurs are matched in full: the cost is linear in the text plus the globs,
-/// not in their product. (Image references are at most a few hundred characters, so few
-/// globs' literals can occur in one.)
+/// Every occurrence of a set of literals in a text. Each literal is keyed by its first
+/// `min(length, KEY_MAX)` bytes; one pass per distinct key length rolls a hash over the text's
+/// windows of that length, a 4,096-bit filter of the keys' hashes dismisses almost every window
+/// with one bit test, and a hit is confirmed against the whole literals of that key. The cost is
+/// the text's length times at most `KEY_MAX` distinct key lengths, plus the confirmations (at
+/// most the literals sharing a key, per position): linear in the attacker's text for given
+/// settings. An Aho-Corasick automaton does the same in one pass but weighs about 115 KB of the
+/// module.
+struct LiteralScan {
+    literals: Vec<Vec<u8>>,
+    /// Per distinct key length: that length, its filter and (key hash, literal id), sorted.
+    passes: Vec<Pass>,
+}
+
+struct Pass {
+    key_len: usize,
+    filter: [u64; FILTER_WORDS],
+    entries: Vec<(u64, usize)>,
+}
+
+/// Longer literals are keyed by their first `KEY_MAX` bytes, so long literals of many lengths
+/// share one pass.
+const KEY_MAX: usize = 8;
+const FILTER_WORDS: usize = 64;
+
+/// The filter bit of a hash: its top bits after a multiplicative mix (the low bits of a
+/// polynomial hash mix poorly).
+fn filter_slot(hash: u64) -> (usize, u64) {
+    let slot = (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 52) as usize;
+    (slot / 64 % FILTER_WORDS, 1u64 << (slot % 64))
+}
+
+/// Polynomial rolling hash base (odd, so multiplication by it is a bijection mod 2^64).
+const BASE: u64 = 0x100_0000_01b3;
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(u64::from(b))
+    })
+}
+
+impl LiteralScan {
+    fn new(literals: Vec<String>) -> Self {
+        let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+        let mut passes: Vec<Pass> = Vec::new();
+        for (id, literal) in literals.iter().enumerate() {
+            let key = literal.get(..KEY_MAX).unwrap_or(literal);
+            let entry = (hash_of(key), id);
+            let (word, bit) = filter_slot(entry.0);
+            let pass = match passes.iter().position(|p| p.key_len == key.len()) {
+                Some(i) => passes.get_mut(i),
+                None => {
+                    passes.push(Pass {
+                        key_len: key.len(),
+                        filter: [0; FILTER_WORDS],
+                        entries: Vec::new(),
+                    });
+                    passes.last_mut()
+                }
+            };
+            if let Some(pass) = pass {
+                // Kept sorted by insertion (settings-sized, built once per request): a sort
+                // instantiation would weigh kilobytes of the module.
+                let at = pass.entries.partition_point(|e| *e < entry);
+                pass.entries.insert(at, entry);
+                if let Some(word) = pass.filter.get_mut(word) {
+                    *word |= bit;
+                }
+            }
+        }
+        Self { literals, passes }
+    }
+
+    /// Per literal: whether it occurs in `text`.
+    fn occurring(&self, text: &str) -> Vec<bool> {
+        let text = text.as_bytes();
+        let mut found = vec![false; self.literals.len()];
+        for pass in &self.passes {
+            let len = pass.key_len;
+            let (Some(first), Some(incoming)) = (text.get(..len), text.get(len..)) else {
+                continue;
+            };
+            let mut window = hash_of(first);
+            // BASE^(len-1): the weight of the byte leaving the window.
+            let leaving_weight = (1..len).fold(1u64, |w, _| w.wrapping_mul(BASE));
+            let mut check = |start: usize, window: u64| {
+                let (word, bit) = filter_slot(window);
+                if pass.filter.get(word).is_some_and(|w| w & bit != 0) {
+                    self.confirm(text, start, window, &pass.entries, &mut found);
+                }
+            };
+            for (start, (&out, &into)) in text.iter().zip(incoming).enumerate() {
+                check(start, window);
+                window = window
+                    .wrapping_sub(u64::from(out).wrapping_mul(leaving_weight))
+                    .wrapping_mul(BASE)
+                    .wrapping_add(u64::from(into));
+            }
+            check(incoming.len(), window);
+        }
+        found
+    }
+
+    /// Marks the literals whose key hash is `hash` and that occur at `text[start..]`.
+    fn confirm(
+        &self,
+        text: &[u8],
+        start: usize,
+        hash: u64,
+        entries: &[(u64, usize)],
+        found: &mut [bool],
+    ) {
+        let first = entries.partition_point(|(h, _)| *h < hash);
+        let rest = text.get(start..).unwrap_or_default();
+        let same_hash = entries
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(h, _)| *h == hash);
+        for (_, id) in same_hash {
+            if self
+                .literals
+                .get(*id)
+                .is_some_and(|literal| rest.starts_with(literal))
+                && let Some(flag) = found.get_mut(*id)
+            {
+                *flag = true;
+            }
+        }
+    }
+}
+
+/// Many globs matched against one text at once. Each glob's required middle literal goes into
+/// one [`LiteralScan`], so a text is scanned once for all of them and only globs whose literal
+/// occurs are matched in full: the cost is linear in the text plus the globs, not in their
+/// product. (Image references are at most a few hundred characters, so few globs' literals can
+/// occur in one.)
 pub struct GlobSet {
     globs: Vec<Glob>,
-    /// Per glob: the automaton's pattern id of its required literal.
+    /// Per glob: the scan's id of its required literal.
     required: Vec<Option<usize>>,
-    automaton: Option<aho_corasick::AhoCorasick>,
+    scan: LiteralScan,
 }
 
 impl GlobSet {
@@ -150,16 +282,10 @@ impl GlobSet {
                 })
             })
             .collect();
-        // Without an automaton (it cannot be built) every glob is matched in full: slower,
-        // never wrong.
-        let automaton = match literals.is_empty() {
-            true => None,
-            false => aho_corasick::AhoCorasick::new(&literals).ok(),
-        };
         Self {
             globs,
             required,
-            automaton,
+            scan: LiteralScan::new(literals),
         }
     }
 
@@ -173,22 +299,14 @@ impl GlobSet {
 
     /// Marks in `matched` (one flag per glob) every glob that matches `text`.
     pub fn mark_matches(&self, text: &str, matched: &mut [bool]) {
-        let found: Option<Vec<bool>> = self.automaton.as_ref().map(|automaton| {
-            let mut found = vec![false; automaton.patterns_len()];
-            for hit in automaton.find_overlapping_iter(text) {
-                if let Some(flag) = found.get_mut(hit.pattern().as_usize()) {
-                    *flag = true;
-                }
-            }
-            found
-        });
+        let found = self.scan.occurring(text);
         for ((glob, required), flag) in self.globs.iter().zip(&self.required).zip(matched) {
             if *flag {
                 continue;
             }
-            let possible = match (required, &found) {
-                (Some(id), Some(found)) => found.get(*id).copied().unwrap_or(true),
-                _ => true,
+            let possible = match required {
+                Some(id) => found.get(*id).copied().unwrap_or(true),
+                None => true,
             };
             *flag = possible && glob.matches(text);
         }
@@ -197,7 +315,7 @@ impl GlobSet {
 
 #[cfg(test)]
 mod tests {
-    use super::{Glob, GlobSet};
+    use super::{Glob, GlobSet, LiteralScan};
     use wildmatch::WildMatch;
 
     /// Every string of `alphabet` up to `max` characters.
@@ -227,6 +345,28 @@ mod tests {
                     ours.matches(text),
                     theirs.matches(text),
                     "pattern {pattern:?} text {text:?}"
+                );
+            }
+        }
+    }
+
+    /// The scan finds exactly the literals `str::contains` finds, literals of several lengths
+    /// and multi-byte characters included.
+    #[test]
+    fn literal_scan_agrees_with_contains() {
+        let mut literals = strings(&['a', 'b', 'é'], 3);
+        // Longer than a key: keyed by a prefix, confirmed whole.
+        literals.extend(["aaaaaaaaab", "aaaaaaaaaa", "abababababé", "ééééa"].map(String::from));
+        let literals: Vec<String> = literals.into_iter().filter(|l| !l.is_empty()).collect();
+        let scan = LiteralScan::new(literals.clone());
+        let long = ["aaaaaaaaaaab", "xabababababéy", "ééééa", "aaaaaaaaab"].map(String::from);
+        for text in strings(&['a', 'b', 'é'], 5).into_iter().chain(long) {
+            let found = scan.occurring(&text);
+            for (literal, flag) in literals.iter().zip(&found) {
+                assert_eq!(
+                    *flag,
+                    text.contains(literal.as_str()),
+                    "{literal:?} {text:?}"
                 );
             }
         }

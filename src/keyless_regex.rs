@@ -45,15 +45,14 @@ pub fn answers(
                 _ => false,
             };
             // Each distinct identity once, in a stable order.
-            let identities: BTreeSet<(String, String)> = candidates
-                .iter()
-                .filter_map(|c| {
-                    let issuer = c.identity.issuer.as_deref()?;
-                    let subject_text = c.identity.subject.as_str();
-                    (issuer_matches(issuer) && subject.is_match(subject_text))
-                        .then(|| (issuer.to_string(), subject_text.to_string()))
-                })
-                .collect();
+            // `extend`, not `collect`: no sort instantiation in the module.
+            let mut identities: BTreeSet<(String, String)> = BTreeSet::new();
+            identities.extend(candidates.iter().filter_map(|c| {
+                let issuer = c.identity.issuer.as_deref()?;
+                let subject_text = c.identity.subject.as_str();
+                (issuer_matches(issuer) && subject.is_match(subject_text))
+                    .then(|| (issuer.to_string(), subject_text.to_string()))
+            }));
             if identities.len() > MAX_CANDIDATES {
                 return Err(format!(
                     "the signatures carry {} distinct identities matching {}, more than the {MAX_CANDIDATES} the policy examines",

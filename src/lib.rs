@@ -83,8 +83,9 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
     let request = envelope
         .get("request")
         .ok_or("the validation request has no \"request\"")?;
-    let settings = settings::parse_settings(envelope.get("settings").unwrap_or(&Value::Null))
-        .map_err(|e| format!("the policy settings are not valid: {e}"))?;
+    let settings =
+        settings::parse_admitted_settings(envelope.get("settings").unwrap_or(&Value::Null))
+            .map_err(|e| format!("the policy settings are not valid: {e}"))?;
     let workload = match workload::inspect(request).map_err(|e| e.to_string())? {
         Inspection::NotOurs => return Ok(accept()),
         Inspection::Workload(workload) => workload,
@@ -108,7 +109,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
     };
     let plan = plan::plan(&settings.rules, &workload.sites, &context);
     let api = HostApi::new(host);
-    let binder = Binder::new(&api, &settings.fulcio_chain);
+    let binder = Binder::new(&api, settings.fulcio_chain.as_deref());
     let outcomes = verdict::run_checks(&plan, &api, &binder, settings.bind_keyless);
     let pin = settings.modify_images_with_digest && (settings.pin_workloads || workload.is_pod);
     let Decision { verdict, warnings } = verdict::decide(&workload, &plan, &outcomes, pin);

@@ -678,13 +678,14 @@ fn explain(pattern: &str, language: Language) -> Result<(), Refusal> {
     if found.witness.is_some() {
         return Ok(());
     }
-    let mut parts: Vec<Part> = found
-        .states_at_furthest
-        .iter()
-        .filter_map(|state| grammar.part(*state))
-        .collect();
-    parts.sort();
-    parts.dedup();
+    // A set, not a sorted vector: same order, no sort instantiation in the module.
+    let mut parts: BTreeSet<Part> = BTreeSet::new();
+    parts.extend(
+        found
+            .states_at_furthest
+            .iter()
+            .filter_map(|state| grammar.part(*state)),
+    );
     let rules: Vec<&str> = parts.iter().map(|part| part.rule()).collect();
     let reason = match pattern.as_bytes().get(found.furthest) {
         None => format!(

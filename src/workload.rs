@@ -225,14 +225,16 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
 /// through the `ephemeralcontainers` subresource only newly added ephemeral containers can be
 /// written. Everything else is verified but must not be patched.
 fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites: &mut [ImageSite]) {
-    let existing: BTreeSet<String> = match old_sites(request) {
-        Some(old) => old
-            .into_keys()
-            .filter(|(role, _)| *role == Role::EphemeralContainer)
-            .map(|(_, name)| name)
-            .collect(),
-        None => BTreeSet::new(),
-    };
+    // `extend`, not `collect`: collecting into a B-tree sorts first, and each sort
+    // instantiation weighs kilobytes of the module.
+    let mut existing: BTreeSet<String> = BTreeSet::new();
+    if let Some(old) = old_sites(request) {
+        existing.extend(
+            old.into_keys()
+                .filter(|(role, _)| *role == Role::EphemeralContainer)
+                .map(|(_, name)| name),
+        );
+    }
     for site in sites {
         site.mutable = match site.role {
             Role::Container | Role::InitContainer => true,
@@ -265,18 +267,17 @@ pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
     ] {
         collect_sites(pod_spec, spec_pointer, role, &mut sites).ok()?;
     }
-    Some(
-        sites
-            .into_iter()
-            .filter_map(|site| {
-                let key = site.key();
-                match site.image {
-                    ImageValue::Text(image) => Some((key, image)),
-                    _ => None,
-                }
-            })
-            .collect(),
-    )
+    // `extend`, not `collect` (see `mark_immutable_pod_sites`); a later site of one key
+    // replaces an earlier one either way.
+    let mut images = BTreeMap::new();
+    images.extend(sites.into_iter().filter_map(|site| {
+        let key = site.key();
+        match site.image {
+            ImageValue::Text(image) => Some((key, image)),
+            _ => None,
+        }
+    }));
+    Some(images)
 }
 
 fn collect_sites(

@@ -5,6 +5,7 @@ mod dates;
 mod exemptions;
 mod parse;
 mod pem_check;
+mod public_good;
 mod signers;
 mod trust;
 mod vocabulary;
@@ -13,7 +14,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use dates::{day_end_unix, rfc3339_from_unix};
-pub use parse::parse_settings;
+pub use parse::{parse_admitted_settings, parse_settings};
+pub use public_good::public_good_fulcio_chain;
 pub use signers::normalised_url_prefix;
 pub use trust::check_certificate_chains;
 
@@ -27,8 +29,9 @@ pub struct Settings {
     pub exemptions: Vec<Exemption>,
     /// Prove each keyless identity signed the image (see `binding`); on by default.
     pub bind_keyless: bool,
-    /// Fulcio CA chain for that proof, intermediates first, root last.
-    pub fulcio_chain: Vec<String>,
+    /// Fulcio CA chain for that proof, intermediates first, root last; `None`: the built-in
+    /// public-good chain ([`public_good_fulcio_chain`]).
+    pub fulcio_chain: Option<Vec<String>>,
     pub rules: Vec<Rule>,
 }
 

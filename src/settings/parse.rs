@@ -37,7 +37,32 @@ const COMMON_RULE_KEYS: [&str; 8] = [
 const CERTIFICATE_ONLY_KEYS: [&str; 2] = ["certificateChain", "requireRekorBundle"];
 const THRESHOLD_KEY: &str = "threshold";
 
+/// How much of the settings a parse checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scrutiny {
+    /// `validate_settings`: every check, structure and content (PEM material, globs that can
+    /// match nothing, regular expressions, distinct signers).
+    Full,
+    /// `validate`: the engine calls it only with settings `validate_settings` accepted (a
+    /// policy with refused settings is never loaded), so the content checks are not made again
+    /// on every admission: structure is parsed, key and certificate material is kept as text
+    /// for the host, which refuses what is not a key or a certificate (a rejection, never an
+    /// acceptance).
+    Admission,
+}
+
+/// Settings as `validate_settings` judges them: every structural and content check.
 pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
+    parse(value, Scrutiny::Full)
+}
+
+/// Settings as `validate` reads them on every admission: structure only (see
+/// [`Scrutiny::Admission`]). Same `Settings` as [`parse_settings`] for settings it accepts.
+pub fn parse_admitted_settings(value: &Value) -> Result<Settings, SettingsError> {
+    parse(value, Scrutiny::Admission)
+}
+
+fn parse(value: &Value, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
     let empty = Map::new();
     let top = match value {
         Value::Null => &empty,
@@ -58,7 +83,7 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     let reverify_unchanged_images = flag("reverifyUnchangedImages", true)?;
     let exemptions = parse_exemptions(top.get("exemptions"))?;
     let bind_keyless = flag("bindKeyless", true)?;
-    let fulcio_chain = parse_fulcio_chain(top.get("keylessTrustRoot"))?;
+    let fulcio_chain = parse_fulcio_chain(top.get("keylessTrustRoot"), scrutiny)?;
     let rules = match top.get("signatures") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().collect(),
@@ -70,7 +95,7 @@ pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
     let rules = rules
         .into_iter()
         .enumerate()
-        .map(|(index, rule)| RuleFields::new(index, rule)?.parse(require_digest))
+        .map(|(index, rule)| RuleFields::new(index, rule, scrutiny)?.parse(require_digest))
         .collect::<Result<Vec<_>, _>>()?;
     refuse_unbindable_annotations(&rules, bind_keyless)?;
     Ok(Settings {
@@ -106,20 +131,18 @@ fn rule_keys() -> Vec<&'static str> {
     keys
 }
 
-/// The public-good Sigstore Fulcio chain, the default trust for keyless binding.
-const PUBLIC_GOOD_FULCIO: &str = include_str!("public_good_fulcio.pem");
-
-fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsError> {
+/// `None`: the built-in public-good chain (see `public_good`), decoded only when a keyless
+/// proof needs it.
+fn parse_fulcio_chain(
+    value: Option<&Value>,
+    scrutiny: Scrutiny,
+) -> Result<Option<Vec<String>>, SettingsError> {
     let field = "keylessTrustRoot.fulcioChain";
     // A form field left blank (`keylessTrustRoot: {fulcioChain: null}` from the Rancher UI) is
     // the default; an explicitly empty chain stays refused.
     let value = value.filter(|v| !matches!(v, Value::Object(m) if m.values().all(Value::is_null)));
     let chain: Vec<String> = match value {
-        None | Some(Value::Null) => pem::parse_many(PUBLIC_GOOD_FULCIO)
-            .map_err(|e| SettingsError::top(field, format!("built-in chain: {e}")))?
-            .iter()
-            .map(pem::encode)
-            .collect(),
+        None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(root)) => {
             if let Some(unknown) = root.keys().find(|k| k.as_str() != "fulcioChain") {
                 return Err(SettingsError::top(
@@ -154,15 +177,17 @@ fn parse_fulcio_chain(value: Option<&Value>) -> Result<Vec<String>, SettingsErro
             ));
         }
     };
-    for (i, certificate) in chain.iter().enumerate() {
-        check_certificate(certificate).map_err(|problem| {
-            SettingsError::top(
-                &format!("{field}[{i}]"),
-                format!("not a PEM certificate: {problem}"),
-            )
-        })?;
+    if scrutiny == Scrutiny::Full {
+        for (i, certificate) in chain.iter().enumerate() {
+            check_certificate(certificate).map_err(|problem| {
+                SettingsError::top(
+                    &format!("{field}[{i}]"),
+                    format!("not a PEM certificate: {problem}"),
+                )
+            })?;
+        }
     }
-    Ok(chain)
+    Ok(Some(chain))
 }
 
 /// Signer annotations are honoured only where the host checks them on the verified signature's
@@ -204,10 +229,11 @@ struct RuleFields<'a> {
     index: usize,
     kind: Option<CheckKind>,
     object: &'a Map<String, Value>,
+    scrutiny: Scrutiny,
 }
 
 impl<'a> RuleFields<'a> {
-    fn new(index: usize, value: &'a Value) -> Result<Self, SettingsError> {
+    fn new(index: usize, value: &'a Value, scrutiny: Scrutiny) -> Result<Self, SettingsError> {
         let Value::Object(object) = value else {
             return Err(SettingsError {
                 rule: Some(index),
@@ -220,6 +246,7 @@ impl<'a> RuleFields<'a> {
             index,
             kind: None,
             object,
+            scrutiny,
         })
     }
 
@@ -308,8 +335,10 @@ impl<'a> RuleFields<'a> {
             CheckKind::Certificates => self.certificates()?,
         };
         let threshold = self.threshold(check.signer_count())?;
-        check_distinct(&check, threshold)
-            .map_err(|(field, problem)| self.error(Some(&field), problem))?;
+        if self.scrutiny == Scrutiny::Full {
+            check_distinct(&check, threshold)
+                .map_err(|(field, problem)| self.error(Some(&field), problem))?;
+        }
         Ok(Rule {
             index: self.index,
             images,
@@ -366,6 +395,9 @@ impl<'a> RuleFields<'a> {
     /// Refuses a glob that can match no name of its language: such a rule, skip or scope
     /// would silently do nothing.
     fn check_glob(&self, field: &str, glob: &str, language: Language) -> Result<(), SettingsError> {
+        if self.scrutiny == Scrutiny::Admission {
+            return Ok(());
+        }
         let what = match language {
             Language::Namespace => "namespace",
             Language::RuleImage | Language::SkipImage => "image",
@@ -440,23 +472,30 @@ impl<'a> RuleFields<'a> {
     fn annotations(&self) -> Result<Option<BTreeMap<String, String>>, SettingsError> {
         match self.object.get("annotations") {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(self.error(
-                        Some(&format!("annotations.{k}")),
-                        "must be a string (quote numbers and booleans)",
-                    )),
-                })
-                .collect::<Result<BTreeMap<_, _>, _>>()
-                .map(Some),
+            Some(Value::Object(map)) => {
+                // Inserted one by one: collecting into a B-tree sorts first, and each sort
+                // instantiation weighs kilobytes of the module.
+                let mut annotations = BTreeMap::new();
+                for (k, v) in map {
+                    let Value::String(s) = v else {
+                        return Err(self.error(
+                            Some(&format!("annotations.{k}")),
+                            "must be a string (quote numbers and booleans)",
+                        ));
+                    };
+                    annotations.insert(k.clone(), s.clone());
+                }
+                Ok(Some(annotations))
+            }
             Some(_) => Err(self.error(Some("annotations"), "must be a map of strings")),
         }
     }
 
     fn pub_keys(&self) -> Result<Vec<String>, SettingsError> {
         let keys = self.string_list("pubKeys")?;
+        if self.scrutiny == Scrutiny::Admission {
+            return Ok(keys);
+        }
         for (i, key) in keys.iter().enumerate() {
             check_public_key(key).map_err(|problem| {
                 self.error(
@@ -582,12 +621,14 @@ impl<'a> RuleFields<'a> {
                 self.reject_unknown(entry, &field, &["issuer", "issuerRegExp", "subjectRegExp"])?;
                 let pattern = |key: &str| -> Result<String, SettingsError> {
                     let text = self.entry_field(entry, &field, key)?;
-                    anchored(&text).map_err(|e| {
-                        self.error(
-                            Some(&format!("{field}.{key}")),
-                            format!("not a valid regular expression: {e}"),
-                        )
-                    })?;
+                    if self.scrutiny == Scrutiny::Full {
+                        anchored(&text).map_err(|e| {
+                            self.error(
+                                Some(&format!("{field}.{key}")),
+                                format!("not a valid regular expression: {e}"),
+                            )
+                        })?;
+                    }
                     Ok(text)
                 };
                 let issuer = match (
@@ -653,6 +694,9 @@ impl<'a> RuleFields<'a> {
     }
 
     fn check_certificates(&self, key: &str, pems: &[String]) -> Result<(), SettingsError> {
+        if self.scrutiny == Scrutiny::Admission {
+            return Ok(());
+        }
         for (i, pem) in pems.iter().enumerate() {
             check_certificate(pem).map_err(|problem| {
                 self.error(
