@@ -13,7 +13,7 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible release distribution-tests
-.PHONY: all deps test unit-tests e2e-tests compat-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all deps test unit-tests e2e-tests engine-tests compat-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
@@ -59,14 +59,20 @@ unit-tests: policy.wasm
 harness:
 	$(CARGO) build -p harness
 
+# The harness's verdicts, each also checked against `kwctl run` when kwctl is found (KWCTL or PATH).
 e2e-tests: policy.wasm harness
 	bats e2e.bats
+
+# The module under the real policy-server (KWCTL and POLICY_SERVER or PATH; skipped loudly without).
+engine-tests: policy.wasm harness
+	bats engine.bats
 
 # Differential settings test against upstream verify-image-signatures 1.0.11 (harness and kwctl).
 compat-tests: policy.wasm harness
 	bats compat.bats
 
-# Policy cost per admission (replayed host answers) and real-registry verification cost.
+# Policy cost per admission (replayed host answers), real-registry verification cost, and the
+# real engine: kwctl bench and policy-server throughput against the upstream module.
 # The harness profile it measures with: dev by default (its Cranelift crates optimised, see
 # Cargo.toml); BENCH_PROFILE=release builds and uses a release harness (a long first build).
 BENCH_PROFILE ?= dev
@@ -100,7 +106,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: deps fmt-check lint unit-tests fuzz-smoke check-reproducible distribution-tests e2e-tests compat-tests
+test: deps fmt-check lint unit-tests fuzz-smoke check-reproducible distribution-tests e2e-tests engine-tests compat-tests
 
 clean:
 	$(CARGO) clean

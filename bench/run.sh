@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the policy's cost per admission over the scenarios of bench/scenarios (replayed
-# host answers, so only the policy and the waPC round trips are measured) and the verification
-# cost against a real registry with lab signatures. Writes bench/results.json, prints a table.
+# host answers, so only the policy and the waPC round trips are measured), the verification
+# cost against a real registry with lab signatures, and the real engine (bench/engine.sh: kwctl
+# bench and policy-server throughput against the upstream module). Writes bench/results.json,
+# prints the tables.
 #   COMPARE=other.wasm make bench   adds a second module and the ratio per scenario
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +23,7 @@ rows=()
 for dir in "$root"/bench/scenarios/*/; do
   name=$(basename "$dir")
   echo "bench: $name ($runs evaluations)" >&2
-  row=$("$harness" bench -q --json --num-samples "$runs" "${compare[@]}" \
+  row=$("$harness" bench -q --json --timeout 0 --num-samples "$runs" "${compare[@]}" \
     --request-path "$dir/request.json" --settings-path "$dir/settings.json" \
     --replay-host-capabilities-interactions "$dir/session.yml" "$policy")
   rows+=("$(jq -c --arg s "$name" --argjson e "$(cat "$dir/expect.json")" \
@@ -62,7 +64,7 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   for cache in cold warm; do
     ttl=$([ $cache = cold ] && echo 0 || echo 600)
     echo "bench: registry-$kind-$cache" >&2
-    row=$("$harness" bench -q --json --num-samples 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
+    row=$("$harness" bench -q --json --timeout 0 --num-samples 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
       --request-path "$work/request.json" --settings-path "$work/settings.json" \
       --sources-path "$work/lab/sources.yaml" --sigstore-trust-config "$work/lab/trust.json" "$policy")
     # keyless: the verification plus the policy's binding (digest, .sig manifest, chain, proof)
@@ -71,8 +73,11 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   done
 done
 
+# The real engine (kwctl bench, policy-server under ab) against the upstream module, same lab.
+"$root/bench/engine.sh" "$work/lab" "$registry" "$work/engine.json" > "$work/engine.txt"
+
 printf '%s\n' "${rows[@]}" | jq -s --arg machine "$(nproc) cores, $(uname -m), $(date -u +%F)" \
-  '{machine: $machine, scenarios: .}' > "$out"
+  --slurpfile engine "$work/engine.json" '{machine: $machine, scenarios: ., engine: $engine[0]}' > "$out"
 
 jq -r '
   ["scenario", "module", "allowed", "host calls", "median µs", "p99 µs", "load ms", "bytes"],
@@ -85,6 +90,9 @@ if [ ${#compare[@]} -gt 0 ]; then
   jq -r '.scenarios[] | select(.results | length == 2) |
     "\(.scenario): median ratio \((.results[1].median_us / .results[0].median_us) * 100 | floor / 100)"' "$out"
 fi
+echo
+echo "== the real engine"
+cat "$work/engine.txt"
 # Every scenario must ask exactly its distinct (image, rule) pairs.
 jq -e '[.scenarios[] | .expected_host_calls as $e | .results[]
         | select(.host_calls_per_evaluation != $e)] | length == 0' "$out" > /dev/null \

@@ -152,12 +152,13 @@ struct RunArgs {
     /// Seconds a successful verification stays cached.
     #[arg(long, default_value_t = 60)]
     cache_ttl: u64,
-    /// Seconds one guest call may run (the Kubernetes webhook default is 10).
-    #[arg(long, default_value_t = 10)]
+    /// Seconds one guest call may run: 2 is policy-server's default evaluation timeout; 0 means
+    /// no deadline, as `kwctl run`.
+    #[arg(long, default_value_t = 2)]
     timeout: u64,
-    /// `strict` binds keyless identities to the layer they sign; `engine` reproduces the real
-    /// Kubewarden engine, which does not (only for testing a policy's own defence).
-    #[arg(long, value_enum, default_value_t = KeylessBinding::Strict)]
+    /// `engine` (default) reads keyless identities as the real Kubewarden engine does, without
+    /// binding them to the layer they sign; `strict` binds them, as no Kubewarden host does.
+    #[arg(long, value_enum, default_value_t = KeylessBinding::Engine)]
     keyless_binding: KeylessBinding,
     /// Write every host capability exchange to this file (kwctl's session format).
     #[arg(long, conflicts_with = "replay_host_capabilities_interactions")]
@@ -391,8 +392,12 @@ impl Evaluation {
         let bytes = policy_bytes(args, policy, progress)?;
         let host_call: Arc<HostCall> =
             Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
-        let module = PolicyModule::load(&bytes, Duration::from_secs(args.timeout), host_call)
-            .with_context(|| format!("loading {policy}"))?;
+        let module = PolicyModule::load(
+            &bytes,
+            (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            host_call,
+        )
+        .with_context(|| format!("loading {policy}"))?;
         Ok(Self {
             module,
             request,
@@ -404,7 +409,8 @@ impl Evaluation {
     fn validate_settings(&self) -> anyhow::Result<()> {
         match settings_verdict(&self.module, &self.settings)? {
             None => Ok(()),
-            Some(message) => bail!("the settings are not valid: {message}"),
+            // kwctl's words, so that both refusals read alike.
+            Some(message) => bail!("Provided settings are not valid: {message}"),
         }
     }
 
@@ -476,7 +482,7 @@ fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
     });
     let bytes = std::fs::read(&args.policy)
         .with_context(|| format!("reading {}", args.policy.display()))?;
-    let module = PolicyModule::load(&bytes, Duration::from_secs(10), host_call)
+    let module = PolicyModule::load(&bytes, Some(Duration::from_secs(10)), host_call)
         .with_context(|| format!("loading {}", args.policy.display()))?;
     for path in &args.settings {
         let settings = settings_file(path)?;
@@ -561,7 +567,7 @@ fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
     // As kwctl: ask the module itself which protocol it speaks.
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("no host during annotate".to_string()));
-    let loaded = PolicyModule::load(&module, Duration::from_secs(10), no_host)
+    let loaded = PolicyModule::load(&module, Some(Duration::from_secs(10)), no_host)
         .with_context(|| args.policy.display().to_string())?;
     let version: String = serde_json::from_slice(
         &loaded

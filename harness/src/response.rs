@@ -77,17 +77,21 @@ impl AdmissionResponse {
         admission
     }
 
-    /// A guest failure (trap, timeout) as the engine reports it: rejected, code 500.
+    /// A guest failure as the engine reports it: rejected, code 500. A run past the deadline
+    /// gets policy-server's own words (wasmtime-provider's interrupt text identifies it).
     pub fn guest_failure(uid: &str, message: String) -> Self {
+        let message = if message.contains("execution deadline exceeded") {
+            "Policy execution interrupted because it exceeded the allowed execution time".into()
+        } else {
+            format!("internal server error: Guest call failure: {message}")
+        };
         Self {
             uid: uid.to_string(),
             allowed: false,
             patch_type: None,
             patch: None,
             status: Some(Status {
-                message: Some(format!(
-                    "internal server error: Guest call failure: {message}"
-                )),
+                message: Some(message),
                 code: Some(500),
             }),
             audit_annotations: None,
@@ -124,6 +128,20 @@ mod tests {
         ];
         for (response, printed) in cases {
             let admission = AdmissionResponse::from_validation("u", &request, &response);
+            assert_eq!(serde_json::to_string(&admission).unwrap(), printed);
+        }
+        let failures = [
+            (
+                "trap: unreachable",
+                r#"{"uid":"u","allowed":false,"status":{"message":"internal server error: Guest call failure: trap: unreachable","code":500},"auditAnnotations":null,"warnings":null}"#,
+            ),
+            (
+                "guest code interrupted, execution deadline exceeded",
+                r#"{"uid":"u","allowed":false,"status":{"message":"Policy execution interrupted because it exceeded the allowed execution time","code":500},"auditAnnotations":null,"warnings":null}"#,
+            ),
+        ];
+        for (failure, printed) in failures {
+            let admission = AdmissionResponse::guest_failure("u", failure.into());
             assert_eq!(serde_json::to_string(&admission).unwrap(), printed);
         }
     }

@@ -45,9 +45,11 @@ pub struct PolicyModule {
 }
 
 impl PolicyModule {
+    /// `timeout`: how long one guest call may run (policy-server's behaviour); `None` for no
+    /// deadline at all (`kwctl run`'s behaviour).
     pub fn load(
         module_bytes: &[u8],
-        timeout: Duration,
+        timeout: Option<Duration>,
         host_call: Arc<HostCall>,
     ) -> Result<Self, RuntimeError> {
         let started = Instant::now();
@@ -55,7 +57,7 @@ impl PolicyModule {
             return Err(RuntimeError::NotWasm);
         }
         let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
+        config.epoch_interruption(timeout.is_some());
         let engine =
             wasmtime::Engine::new(&config).map_err(|e| RuntimeError::Compile(e.to_string()))?;
         let module = wasmtime::Module::new(&engine, module_bytes)
@@ -63,24 +65,29 @@ impl PolicyModule {
         if !module.exports().any(|export| export.name() == WAPC_ENTRY) {
             return Err(RuntimeError::NotWapc);
         }
-        let ticks = (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let provider = WasmtimeEngineProviderBuilder::new()
+        let mut builder = WasmtimeEngineProviderBuilder::new()
             .engine(engine.clone())
             .module(module)
-            .wasi_params(WasiParams::default())
-            .enable_epoch_interruptions(EpochDeadlines {
+            .wasi_params(WasiParams::default());
+        if let Some(timeout) = timeout {
+            let ticks = (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+            builder = builder.enable_epoch_interruptions(EpochDeadlines {
                 wapc_init: ticks,
                 wapc_func: ticks,
-            })
+            });
+        }
+        let provider = builder
             .build()
             .map_err(|e| RuntimeError::Instantiate(e.to_string()))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let stop = ticker_stop.clone();
-        let ticker = std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
+        let ticker = timeout.map(|_| {
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
         });
         let callback =
             move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
@@ -92,7 +99,7 @@ impl PolicyModule {
         Ok(Self {
             host,
             ticker_stop,
-            ticker: Some(ticker),
+            ticker,
             load_time: started.elapsed(),
         })
     }

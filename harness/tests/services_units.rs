@@ -62,6 +62,13 @@ fn certificate_trust_follows_the_engine() {
             Some("2001-01-01T00:00:00Z".to_string()),
             json!({"trusted": false, "reason": "Certificate is being used before its validity date"}),
         ),
+        (
+            "leaf whose only extended key usage is serverAuth: any EKU is accepted, as kwctl does",
+            certificate("server-auth-leaf.pem"),
+            Some(vec![certificate("server-auth-root.pem")]),
+            None,
+            json!({"trusted": true, "reason": ""}),
+        ),
     ];
     for (name, cert, cert_chain, not_after, expected) in cases {
         let answer = services.is_certificate_trusted(CertificateVerificationRequest {

@@ -6,10 +6,20 @@ use kubewarden_policy_sdk::host_capabilities::crypto::{Certificate, CertificateE
 use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use serde_json::{Value, json};
-use webpki::{EndEntityCert, KeyUsage};
+use webpki::EndEntityCert;
 
-/// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), DER body of the OID.
-const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
+/// The engine accepts a certificate whatever its extended key usages (protocol doc §3.6,
+/// confirmed with kwctl): only a malformed EKU extension is refused.
+struct AnyExtendedKeyUsage;
+
+impl webpki::ExtendedKeyUsageValidator for AnyExtendedKeyUsage {
+    fn validate(&self, purposes: webpki::KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        for purpose in purposes {
+            purpose?;
+        }
+        Ok(())
+    }
+}
 
 fn der(certificate: &Certificate) -> Result<Vec<u8>, String> {
     match certificate.encoding {
@@ -63,7 +73,7 @@ pub fn is_trusted(request: &CertificateVerificationRequest) -> Result<Value, Str
         &anchors,
         &intermediates,
         time,
-        KeyUsage::required_if_present(CODE_SIGNING),
+        AnyExtendedKeyUsage,
         None,
         None,
     );

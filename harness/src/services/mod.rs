@@ -26,13 +26,14 @@ pub use trust::TrustMaterial;
 /// How keyless identities are accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum KeylessBinding {
-    /// An identity counts only when the layer's signature verifies with the certificate's key
-    /// and the Rekor bundle's body names that payload hash, signature and certificate.
+    /// The real engine's behaviour (identity read from the certificate only, not bound to the
+    /// layer's signature). The default: a policy tested here meets the host the cluster runs.
     #[default]
-    Strict,
-    /// The real engine's behaviour (identity read from the certificate only). Exists only to
-    /// test the policy's own defence; never for production.
     Engine,
+    /// What a binding host would do: an identity counts only when the layer's signature
+    /// verifies with the certificate's key and the Rekor bundle's body names that payload
+    /// hash, signature and certificate. Stricter than kwctl and policy-server.
+    Strict,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -61,8 +61,7 @@ impl Verifier<'_> {
                     .into(),
             );
         }
-        let reference = OciReference::from_str(image)
-            .map_err(|e| format!("invalid image reference {image:?}: {e}"))?;
+        let reference = OciReference::from_str(image).map_err(|e| invalid_reference(image, &e))?;
         let manual = self.trust.map(TrustMaterial::manual_root);
         let mut builder = ClientBuilder::default()
             .with_oci_client_config(self.sources.sigstore_config())
@@ -83,15 +82,17 @@ impl Verifier<'_> {
         let (signature_image, source_digest) = client
             .triangulate(&reference, &auth)
             .await
-            .map_err(|e| format!("failed to get image trusted layers: {e}"))?;
+            .map_err(|e| trusted_layers_failure(&e))?;
         let layers = client
             .trusted_signature_layers(&auth, &source_digest, &signature_image)
             .await
-            .map_err(|e| match e.to_string() {
-                text if text.contains("manifest unknown") || text.contains("not found") => {
+            .map_err(|e| match e {
+                // As the engine: any failure to pull the `.sig` manifest (absent, or a registry
+                // error on it) means no signatures; other failures are about the layers.
+                sigstore::errors::SigstoreError::RegistryPullManifestError { .. } => {
                     format!("no signatures found for image: {image}")
                 }
-                text => format!("failed to get image trusted layers: {text}"),
+                other => trusted_layers_failure(&other),
             })?;
         let strict = match (is_keyless(input), self.binding) {
             (true, KeylessBinding::Strict) => Some(Arc::new(
@@ -107,13 +108,21 @@ impl Verifier<'_> {
             .filter(|w| verify_constraints(&layers, std::iter::once(&w.constraint)).is_err())
             .map(|w| w.describe.as_str())
             .collect();
-        if !unsatisfied.is_empty() {
-            return Err(format!(
-                "Image verification failed: missing signatures\nThe following constraints were not satisfied:\n{}",
-                unsatisfied.join("\n")
-            ));
+        if unsatisfied.is_empty() {
+            return Ok(json!({"is_trusted": true, "digest": source_digest}));
         }
-        Ok(json!({"is_trusted": true, "digest": source_digest}))
+        // The certificate variant reports sigstore-rs's own error, the others list the
+        // unsatisfied constraints as YAML (what kwctl prints, measured).
+        if matches!(
+            input,
+            SigstoreVerificationInputV2::SigstoreCertificateVerify { .. }
+        ) {
+            return Err("verification failed: Several Signature Layers failed verification".into());
+        }
+        Err(format!(
+            "Image verification failed: missing signatures\nThe following constraints were not satisfied:\n{}",
+            unsatisfied.concat()
+        ))
     }
 
     /// The certificate PEM of every `.sig` layer, for the strict bundle check.
@@ -153,10 +162,6 @@ impl Verifier<'_> {
             }),
             describe,
         };
-        let annotations_text = |a: &Option<BTreeMap<String, String>>| match a {
-            Some(map) => format!(", annotations: {map:?}"),
-            None => String::new(),
-        };
         Ok(match input {
             SigstoreVerificationInputV2::SigstorePubKeyVerify {
                 pub_keys,
@@ -177,7 +182,11 @@ impl Verifier<'_> {
                                 key: verifier,
                                 annotations: annotations.clone(),
                             }),
-                            describe: format!("- public key #{i}{}", annotations_text(annotations)),
+                            describe: describe(&EngineConstraint::PubKey {
+                                owner: None,
+                                key,
+                                annotations,
+                            }),
                         })
                     })
                     .collect::<Result<Vec<_>, String>>()?
@@ -199,12 +208,11 @@ impl Verifier<'_> {
                                 subject: k.subject.clone(),
                             },
                             annotations,
-                            format!(
-                                "- issuer: {}, subject: {}{}",
-                                k.issuer,
-                                k.subject,
-                                annotations_text(annotations)
-                            ),
+                            describe(&EngineConstraint::GenericIssuer {
+                                issuer: &k.issuer,
+                                subject: EngineSubject::Equal(&k.subject),
+                                annotations,
+                            }),
                         )
                     })
                     .collect()
@@ -227,11 +235,11 @@ impl Verifier<'_> {
                                 prefix: prefix.clone(),
                             },
                             annotations,
-                            format!(
-                                "- issuer: {}, subject prefix: {prefix}{}",
-                                k.issuer,
-                                annotations_text(annotations)
-                            ),
+                            describe(&EngineConstraint::GenericIssuer {
+                                issuer: &k.issuer,
+                                subject: EngineSubject::UrlPrefix(&k.url_prefix),
+                                annotations,
+                            }),
                         )
                     })
                     .collect()
@@ -251,13 +259,11 @@ impl Verifier<'_> {
                         repo: repo.clone(),
                     },
                     annotations,
-                    format!(
-                        "- GitHub Actions owner: {owner}{}{}",
-                        repo.as_ref()
-                            .map(|r| format!(", repo: {r}"))
-                            .unwrap_or_default(),
-                        annotations_text(annotations)
-                    ),
+                    describe(&EngineConstraint::GithubAction {
+                        owner,
+                        repo: repo.as_deref(),
+                        annotations,
+                    }),
                 )]
             }
             SigstoreVerificationInputV2::SigstoreCertificateVerify {
@@ -282,21 +288,16 @@ impl Verifier<'_> {
                     *require_rekor_bundle,
                     chain.as_deref(),
                 )
-                .map_err(|e| format!("verification failed: {e}"))?;
+                // The engine passes a construction error on as it is (measured with kwctl).
+                .map_err(|e| e.to_string())?;
+                // Reported as one sigstore-rs error, not per constraint (see `verify`).
                 let mut wanted = vec![Wanted {
                     constraint: Box::new(verifier),
-                    describe: format!(
-                        "- signature by the certificate{}",
-                        if *require_rekor_bundle {
-                            " with a Rekor bundle"
-                        } else {
-                            ""
-                        }
-                    ),
+                    describe: String::new(),
                 }];
                 if let Some(annotations) = annotations.clone().filter(|a| !a.is_empty()) {
                     wanted.push(Wanted {
-                        describe: format!("- annotations: {annotations:?}"),
+                        describe: String::new(),
                         constraint: Box::new(AnnotationVerifier { annotations }),
                     });
                 }
@@ -304,6 +305,55 @@ impl Verifier<'_> {
             }
         })
     }
+}
+
+/// The engine's text for an image string its reference parser refuses (oci-spec's reason, with
+/// anyhow's `Caused by` repetition; measured with kwctl on `[::ffff:7f00:1]:5000/a:1`).
+fn invalid_reference(image: &str, error: &sigstore::errors::SigstoreError) -> String {
+    let reason = match image.parse::<oci_client::Reference>() {
+        Err(e) => e.to_string(),
+        Ok(_) => error.to_string(),
+    };
+    format!("Invalid OCI image reference: {reason}\n\nCaused by:\n    {reason}")
+}
+
+/// The engine's text for a failure to read the signature layers: an anyhow error whose Debug
+/// form (what the guest receives) repeats the cause.
+fn trusted_layers_failure(error: &sigstore::errors::SigstoreError) -> String {
+    format!("failed to get image trusted layers: {error}\n\nCaused by:\n    {error}")
+}
+
+/// How the engine names an unsatisfied constraint: the constraint serialised as YAML.
+#[derive(serde::Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum EngineConstraint<'a> {
+    PubKey {
+        owner: Option<&'a str>,
+        key: &'a str,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+    GenericIssuer {
+        issuer: &'a str,
+        subject: EngineSubject<'a>,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+    GithubAction {
+        owner: &'a str,
+        repo: Option<&'a str>,
+        annotations: &'a Option<BTreeMap<String, String>>,
+    },
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+enum EngineSubject<'a> {
+    Equal(&'a str),
+    UrlPrefix(&'a str),
+}
+
+fn describe(constraint: &EngineConstraint<'_>) -> String {
+    serde_yaml::to_string(constraint)
+        .unwrap_or_else(|e| format!("(constraint not printable: {e})\n"))
 }
 
 /// A public key signature and the signer annotations, on the same layer (engine semantics).
@@ -351,37 +401,40 @@ mod tests {
     }
 
     /// Each guest request becomes the engine's constraints: one per key or identity (all-of),
-    /// one GitHub constraint, a certificate constraint plus a separate annotation constraint.
+    /// one GitHub constraint, a certificate constraint plus a separate annotation constraint;
+    /// each named as kwctl names it (YAML captured from kwctl 1.36.0-beta.1).
     #[test]
     fn guest_requests_map_to_constraints() {
+        let indented: String = KEY.lines().map(|line| format!("  {line}\n")).collect();
+        let pub_key_yaml =
+            format!("kind: pubKey\nowner: null\nkey: |\n{indented}annotations:\n  env: prod\n");
         let cases = [
             (
                 json!({"type": "SigstorePubKeyVerify", "image": "r/a:1", "pub_keys": [KEY, KEY], "annotations": {"env": "prod"}}),
-                Ok(vec![
-                    r#"- public key #0, annotations: {"env": "prod"}"#.to_string(),
-                    r#"- public key #1, annotations: {"env": "prod"}"#.to_string(),
-                ]),
+                Ok(vec![pub_key_yaml.clone(), pub_key_yaml]),
             ),
             (
                 json!({"type": "SigstoreKeylessVerify", "image": "r/a:1", "keyless": [{"issuer": "https://i", "subject": "a@b.c"}], "annotations": null}),
-                Ok(vec!["- issuer: https://i, subject: a@b.c".to_string()]),
+                Ok(vec![
+                    "kind: genericIssuer\nissuer: https://i\nsubject: !equal a@b.c\nannotations: null\n".to_string(),
+                ]),
             ),
             (
                 json!({"type": "SigstoreKeylessPrefixVerify", "image": "r/a:1", "keyless_prefix": [{"issuer": "https://i", "url_prefix": "https://github.com/org"}], "annotations": null}),
                 Ok(vec![
-                    "- issuer: https://i, subject prefix: https://github.com/org/".to_string(),
+                    "kind: genericIssuer\nissuer: https://i\nsubject: !urlPrefix https://github.com/org\nannotations: null\n".to_string(),
                 ]),
             ),
             (
                 json!({"type": "SigstoreGithubActionsVerify", "image": "r/a:1", "owner": "org", "repo": "app", "annotations": null}),
-                Ok(vec!["- GitHub Actions owner: org, repo: app".to_string()]),
+                Ok(vec![
+                    "kind: githubAction\nowner: org\nrepo: app\nannotations: null\n".to_string(),
+                ]),
             ),
             (
                 json!({"type": "SigstoreCertificateVerify", "image": "r/a:1", "certificate": LEAF.as_bytes(), "certificate_chain": null, "require_rekor_bundle": true, "annotations": {"env": "prod"}}),
-                Ok(vec![
-                    "- signature by the certificate with a Rekor bundle".to_string(),
-                    r#"- annotations: {"env": "prod"}"#.to_string(),
-                ]),
+                // Two constraints, reported together as one sigstore-rs error.
+                Ok(vec![String::new(), String::new()]),
             ),
             (
                 json!({"type": "SigstorePubKeyVerify", "image": "r/a:1", "pub_keys": [], "annotations": null}),
