@@ -2,7 +2,8 @@
 # The harness as a policy developer's tool against real registries on 127.0.0.1: registry
 # logins from a Docker config.json (a docker-registry with htpasswd basic auth), push -o json,
 # inspect registry://, progress lines and -q, and `make release` end to end. Where kwctl is
-# found (KWCTL or PATH) it reads the same artefacts with the same login and must agree.
+# found (KWCTL or PATH, scripts/engine.sh) it reads the same artefacts with the same login and
+# must agree.
 # Run with `make distribution-tests`.
 
 bats_require_minimum_version 1.5.0
@@ -34,7 +35,12 @@ setup_file() {
   export KEY="$dir/cosign.key" PUB="$dir/cosign.pub"
   "$HARNESS" annotate -m "$ROOT/metadata.yml" -o "$dir/annotated.wasm" "$POLICY"
   export ANNOTATED="$dir/annotated.wasm"
-  export KWCTL_BIN="${KWCTL:-$(command -v kwctl 2> /dev/null || true)}"
+  # kwctl cross-checks: found as the engine suites find it; SIGPIN_REQUIRE_ENGINE=1 forbids
+  # skipping them.
+  source "$ROOT/scripts/engine.sh"
+  KWCTL_BIN=$(engine_find kwctl KWCTL)
+  export KWCTL_BIN
+  [ -n "$KWCTL_BIN" ] || engine_missing kwctl "distribution.bats kwctl cross-checks" >&3
   # The lab's trust root keeps kwctl offline (it would fetch the public Sigstore's otherwise).
   "$HARNESS" lab -q --registry "$PLAIN_REGISTRY" --out "$dir/lab" > /dev/null
   export TRUST="$dir/lab/trust.json"
