@@ -12,7 +12,7 @@ WASM_RUSTFLAGS := --remap-path-prefix=$(CURDIR)=/sigpin --remap-path-prefix=$(CA
 REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
-PHONY_EXTRA := check-reproducible
+PHONY_EXTRA := check-reproducible release distribution-tests
 .PHONY: all deps test unit-tests e2e-tests engine-tests compat-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
@@ -85,6 +85,14 @@ bench: policy.wasm
 annotated-policy.wasm: policy.wasm harness
 	target/debug/harness annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
+# Publish: REGISTRY=host/repository TAG=vX.Y.Z KEY=cosign.key (see scripts/release.sh).
+release:
+	REGISTRY="$(REGISTRY)" TAG="$(TAG)" KEY="$(KEY)" scripts/release.sh
+
+# Registry authentication and `make release` against loopback registries.
+distribution-tests: policy.wasm harness
+	bats distribution.bats
+
 # Sign one image in a throw-away registry and evaluate a signed and an unsigned Pod.
 demo: deps policy.wasm harness
 	scripts/demo.sh
@@ -98,7 +106,7 @@ fuzz-smoke:
 	$(CARGO) run --release -p sigpin-fuzz -- --iterations 20000
 
 # Everything CI checks, in the order that fails fastest.
-test: deps fmt-check lint unit-tests fuzz-smoke check-reproducible e2e-tests engine-tests compat-tests
+test: deps fmt-check lint unit-tests fuzz-smoke check-reproducible distribution-tests e2e-tests engine-tests compat-tests
 
 clean:
 	$(CARGO) clean

@@ -44,7 +44,7 @@ pubkey_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"pubKeys\": [$(p
 evaluate() {
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" \
     --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
-    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$@" "$POLICY"
+    --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "$@" "$POLICY"
   same_under_kwctl "$@"
 }
 
@@ -510,7 +510,7 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
   [ "$status" -eq 0 ]
   [[ "$output" == *"protocolVersion: v1"* ]]
   [[ "$output" == *"io.kubewarden.policy.title: sigpin"* ]]
-  run "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
+  run "$HARNESS" push -q --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
   [ "$status" -eq 0 ]
   [[ "$output" == "Policy successfully pushed: $REGISTRY/policies/sigpin@sha256:"* ]]
   "$HARNESS" pull --sources-path "$LAB/sources.yaml" -o "$BATS_TEST_TMPDIR/pulled.wasm" "registry://$REGISTRY/policies/sigpin:e2e"
@@ -521,20 +521,20 @@ threshold_rule() { settings "{\"signatures\": [{\"image\": \"*\", \"threshold\":
     request Pod "$(image "$name")"
     evaluate
     local_output=$output
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
-      --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
+    run "$HARNESS" run -q --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
+      --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "registry://$REGISTRY/policies/sigpin:e2e"
     [ "$status" -eq 0 ]
     [ "$output" = "$local_output" ]
   done
 }
 
-@test "--verify-key refuses an unsigned or wrongly signed policy and runs a signed one" {
+@test "--verification-key refuses an unsigned or wrongly signed policy and runs a signed one" {
   "$HARNESS" annotate -m "$ROOT/metadata.yml" -o "$BATS_TEST_TMPDIR/annotated.wasm" "$POLICY"
   "$HARNESS" push --sources-path "$LAB/sources.yaml" "$BATS_TEST_TMPDIR/annotated.wasm" "registry://$REGISTRY/policies/sigpin:signed"
   request Pod "$(image key-signed)"; pubkey_rule
-  verified_run() { # the harness's --verify-key, checked against kwctl's --verification-key
-    run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
-      --sources-path "$LAB/sources.yaml" --verify-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
+  verified_run() { # the harness's --verification-key, checked against kwctl's --verification-key
+    run "$HARNESS" run -q --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
+      --sources-path "$LAB/sources.yaml" --verification-key "$LAB/$1" "registry://$REGISTRY/policies/sigpin:signed"
     ENGINE_POLICY="registry://$REGISTRY/policies/sigpin:signed" ENGINE_VERIFY_KEY="$LAB/$1" same_under_kwctl
   }
   verified_run key-a.pub
@@ -602,7 +602,7 @@ assert_settings_refused() {
   request Pod "$(image cert-forged-annotation)"
   settings "{\"signatures\": [{\"image\": \"*\", \"certificates\": [$(pem leaf.pem)], \"certificateChain\": [$(pem ca-intermediate.pem), $(pem ca-root.pem)], \"requireRekorBundle\": false, \"annotations\": {\"env\": \"prod\"}}]}"
   run "$HARNESS" run --request-path "$BATS_TEST_TMPDIR/request.json" --settings-path "$BATS_TEST_TMPDIR/settings.json" --timeout 0 \
-    --sources-path "$LAB/sources.yaml" --trust-root "$LAB/trust.json" "$upstream"
+    --sources-path "$LAB/sources.yaml" --sigstore-trust-config "$LAB/trust.json" "$upstream"
   [ "$(echo "$output" | tail -1 | jq -r .allowed)" = true ]
   ENGINE_POLICY=$upstream same_under_kwctl # the real kwctl admits it too
 }

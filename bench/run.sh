@@ -22,7 +22,8 @@ compare=()
 rows=()
 for dir in "$root"/bench/scenarios/*/; do
   name=$(basename "$dir")
-  row=$("$harness" bench --json --timeout 0 --runs "$runs" "${compare[@]}" \
+  echo "bench: $name ($runs evaluations)" >&2
+  row=$("$harness" bench -q --json --timeout 0 --num-samples "$runs" "${compare[@]}" \
     --request-path "$dir/request.json" --settings-path "$dir/settings.json" \
     --replay-host-capabilities-interactions "$dir/session.yml" "$policy")
   rows+=("$(jq -c --arg s "$name" --argjson e "$(cat "$dir/expect.json")" \
@@ -31,7 +32,8 @@ done
 
 # Real registry: verification per signature kind, cold (no cache) and warm (cached).
 registry=$("$root/scripts/registry.sh" start "$work/registry")
-"$harness" lab --registry "$registry" --out "$work/lab" > /dev/null
+echo "bench: building the signing lab" >&2
+"$harness" lab -q --registry "$registry" --out "$work/lab" > /dev/null
 pod() {
   jq -n --arg image "$1" '{uid: "bench", kind: {group: "", version: "v1", kind: "Pod"},
     resource: {group: "", version: "v1", resource: "pods"}, name: "bench", namespace: "default",
@@ -61,9 +63,10 @@ for kind in pubKeys keyless certificates keyless-pem-variants transplant-pem-var
   pod "$(jq -r --arg n "$image" '.images[$n].ref' "$work/lab/lab.json")" > "$work/request.json"
   for cache in cold warm; do
     ttl=$([ $cache = cold ] && echo 0 || echo 600)
-    row=$("$harness" bench --json --timeout 0 --runs 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
+    echo "bench: registry-$kind-$cache" >&2
+    row=$("$harness" bench -q --json --timeout 0 --num-samples 20 --cache-ttl "$ttl" --keyless-binding "$binding" \
       --request-path "$work/request.json" --settings-path "$work/settings.json" \
-      --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$policy")
+      --sources-path "$work/lab/sources.yaml" --sigstore-trust-config "$work/lab/trust.json" "$policy")
     # keyless: the verification plus the policy's binding (digest, .sig manifest, chain, proof)
     calls=$(case $kind in keyless*|transplant*) echo 5 ;; *) echo 1 ;; esac)
     rows+=("$(jq -c --arg s "registry-$kind-$cache" --argjson c "$calls" '{scenario: $s, expected_host_calls: $c, results: .}' <<< "$row")")

@@ -27,7 +27,7 @@ for name in key-signed unsigned; do
   echo
   echo "== Pod with image $image"
   response=$("$harness" run --request-path "$work/request.json" --settings-path "$work/settings.json" \
-    --sources-path "$work/lab/sources.yaml" --trust-root "$work/lab/trust.json" "$root/policy.wasm")
+    --sources-path "$work/lab/sources.yaml" --sigstore-trust-config "$work/lab/trust.json" "$root/policy.wasm")
   echo "$response" | jq -c 'del(.patch)'
   if [ "$(echo "$response" | jq -r .allowed)" = true ]; then
     echo "patch (decoded):"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make demo` and `make test` need beyond Rust and rustup, installed when missing: the
 # wasm32-wasip1 target and the rustfmt/clippy components through rustup; docker-registry, bats,
-# jq, python3 and curl through apt when run as root, otherwise a list of what to install.
+# jq, python3, curl, htpasswd (apache2-utils) and openssl through apt when run as root,
+# otherwise a list of what to install.
 # One line per step; nothing is downloaded when everything is present.
 set -euo pipefail
 
@@ -29,9 +30,10 @@ for component in rustfmt clippy; do
 done
 
 # command → Debian package providing it.
-declare -A packages=([docker-registry]=docker-registry [bats]=bats [jq]=jq [python3]=python3 [curl]=curl)
+# htpasswd and openssl: distribution.bats (an authenticating registry, a release key).
+declare -A packages=([docker-registry]=docker-registry [bats]=bats [jq]=jq [python3]=python3 [curl]=curl [htpasswd]=apache2-utils [openssl]=openssl)
 missing=()
-for command in docker-registry bats jq python3 curl; do
+for command in docker-registry bats jq python3 curl htpasswd openssl; do
   path=$(command -v "$command" || true)
   if [ "$command" = docker-registry ] && [ -n "${REGISTRY_BIN:-}" ]; then
     path=$([ -x "$REGISTRY_BIN" ] && echo "$REGISTRY_BIN" || true)

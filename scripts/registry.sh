@@ -3,6 +3,8 @@
 # registry) on 127.0.0.1, on a free port, with its storage in DIR.
 #   scripts/registry.sh start DIR   prints 127.0.0.1:PORT, writes DIR/addr and DIR/pid
 #   scripts/registry.sh stop DIR
+# With REGISTRY_HTPASSWD=FILE (bcrypt entries, `htpasswd -Bbn USER PASSWORD`), every request
+# needs HTTP basic authentication.
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -33,11 +35,20 @@ storage:
 http:
   addr: $addr
 YAML
+  if [ -n "${REGISTRY_HTPASSWD:-}" ]; then
+    cat >> "$dir/config.yml" <<YAML
+auth:
+  htpasswd:
+    realm: sigpin-test
+    path: $REGISTRY_HTPASSWD
+YAML
+  fi
   "$registry_bin" serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
   echo $! > "$dir/pid"
   echo "$addr" > "$dir/addr"
   for _ in $(seq 1 100); do
-    if curl -fsS "http://$addr/v2/" > /dev/null 2>&1; then
+    # 200, or 401 when authentication is configured: either way it is serving.
+    if curl -sS -o /dev/null -w '%{http_code}' "http://$addr/v2/" 2> /dev/null | grep -qE '^(200|401)$'; then
       echo "$addr"
       return 0
     fi

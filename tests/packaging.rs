@@ -13,6 +13,13 @@ fn root_yaml(name: &str) -> Value {
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+fn oci_url() -> String {
+    root_yaml("metadata.yml")["annotations"]["io.kubewarden.policy.ociUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn versions_agree() {
     let version = env!("CARGO_PKG_VERSION");
@@ -212,6 +219,14 @@ fn example_policies_have_valid_settings() {
             }
             let policy: Value =
                 serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            // `make release` rewrites this for its REGISTRY and TAG; the committed examples
+            // name the default publication.
+            assert_eq!(
+                policy["spec"]["module"],
+                format!("registry://{}:v{}", oci_url(), env!("CARGO_PKG_VERSION")),
+                "{}",
+                path.display()
+            );
             assert_eq!(
                 policy["kind"],
                 "ClusterAdmissionPolicy",

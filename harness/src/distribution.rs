@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use oci_client::client::ClientConfig;
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+use crate::services::Sources;
 
 pub const METADATA_SECTION: &str = "io.kubewarden.metadata";
 pub const WASM_LAYER: &str = "application/vnd.wasm.content.layer.v1+wasm";
@@ -20,8 +20,10 @@ const SOURCE_ANNOTATION: &str = "io.kubewarden.policy.source";
 
 #[derive(Debug, Error)]
 pub enum DistributionError {
-    #[error("metadata.yml: {0}")]
+    #[error("cannot parse the metadata: {0}")]
     Metadata(String),
+    #[error("invalid metadata: {0}")]
+    InvalidMetadata(String),
     #[error("not a WebAssembly module")]
     NotWasm,
     #[error("the module has no {METADATA_SECTION} section: annotate it first")]
@@ -180,24 +182,38 @@ fn digest_of(bytes: &[u8]) -> String {
 }
 
 /// Push an annotated module as Kubewarden's OCI artefact; returns `host/repo@digest`.
+/// `progress` hears one line per step.
 pub async fn push(
-    config: ClientConfig,
+    sources: &Sources,
     module: &[u8],
     uri: &str,
+    progress: &dyn Fn(&str),
 ) -> Result<String, DistributionError> {
-    let metadata = read_metadata(module)?;
     let reference = registry_reference(uri)?;
-    let client = Client::new(config);
-    let registry_error =
-        |e: oci_client::errors::OciDistributionError| DistributionError::Registry(e.to_string());
+    let metadata = read_metadata(module)?;
+    let client = Client::new(sources.oci_config());
+    let registry = reference.registry().to_string();
+    let registry_error = |e: oci_client::errors::OciDistributionError| {
+        DistributionError::Registry(sources.explain(&registry, &e))
+    };
+    let auth = sources
+        .oci_auth(&reference)
+        .map_err(DistributionError::Registry)?;
     client
-        .store_auth_if_needed(reference.resolve_registry(), &RegistryAuth::Anonymous)
-        .await;
+        .auth(&reference, &auth, oci_client::RegistryOperation::Push)
+        .await
+        .map_err(registry_error)?;
     let config_blob = b"{}";
     client
         .push_blob(&reference, config_blob, &digest_of(config_blob))
         .await
         .map_err(registry_error)?;
+    progress(&format!(
+        "pushing the module ({} bytes) to {}/{}",
+        module.len(),
+        reference.registry(),
+        reference.repository()
+    ));
     client
         .push_blob(&reference, module, &digest_of(module))
         .await
@@ -229,6 +245,7 @@ pub async fn push(
     let body =
         serde_json::to_vec(&manifest).map_err(|e| DistributionError::Metadata(e.to_string()))?;
     let digest = digest_of(&body);
+    progress(&format!("pushing the manifest as {reference}"));
     client
         .push_manifest_raw(
             &reference,
@@ -246,13 +263,18 @@ pub async fn push(
 
 /// The module bytes of a policy artefact (its first wasm layer).
 pub async fn pull(
-    config: ClientConfig,
+    sources: &Sources,
     reference: &Reference,
+    progress: &dyn Fn(&str),
 ) -> Result<Vec<u8>, DistributionError> {
-    let image = Client::new(config)
-        .pull(reference, &RegistryAuth::Anonymous, vec![WASM_LAYER])
+    let auth = sources
+        .oci_auth(reference)
+        .map_err(DistributionError::Registry)?;
+    progress(&format!("pulling {reference}"));
+    let image = Client::new(sources.oci_config())
+        .pull(reference, &auth, vec![WASM_LAYER])
         .await
-        .map_err(|e| DistributionError::Registry(e.to_string()))?;
+        .map_err(|e| DistributionError::Registry(sources.explain(reference.registry(), &e)))?;
     image
         .layers
         .into_iter()

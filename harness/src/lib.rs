@@ -5,6 +5,7 @@
 pub mod capabilities;
 pub mod distribution;
 pub mod lab;
+pub mod metadata_check;
 pub mod record;
 pub mod response;
 pub mod runtime;

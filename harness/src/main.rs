@@ -1,7 +1,7 @@
 //! `harness`: run Kubewarden waPC policies like kwctl, with real Sigstore verification, and the
 //! offline signing lab.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use harness::capabilities::{self, CapabilityServices, Routed};
 use harness::distribution;
+use harness::metadata_check;
 use harness::record::{Recorder, Replayer};
 use harness::response::AdmissionResponse;
 use harness::runtime::{HostCall, PolicyModule};
@@ -24,6 +25,9 @@ use harness::services::{KeylessBinding, Services, ServicesConfig, Sources};
     about = "Run Kubewarden waPC policies natively with real Sigstore verification, plus an offline signing lab"
 )]
 struct Cli {
+    /// No progress lines on stderr (results and errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,36 +43,37 @@ enum Command {
     ValidateSettings(ValidateSettingsArgs),
     /// Build the offline signing lab in a registry (keys, CAs, images, signatures).
     Lab(harness::lab::LabArgs),
-    /// Sign an artefact in a test registry with a lab key (cosign format).
+    /// Sign an artefact in a registry, cosign format, with a lab key or a release key.
     Sign(harness::lab::SignArgs),
-    /// Embed metadata.yml into the module, as `kwctl annotate` does.
+    /// Embed metadata.yml into the module, as `kwctl annotate` does (and validate it as kwctl).
     Annotate(AnnotateArgs),
-    /// Print the metadata embedded in a module.
-    Inspect {
-        /// An annotated module.
-        policy: PathBuf,
-    },
+    /// Print the metadata embedded in a module (a file or registry://HOST/REPO:TAG).
+    Inspect(InspectArgs),
     /// Push an annotated module as a Kubewarden OCI artefact (registry://HOST/REPO:TAG).
-    Push {
-        /// kwctl-format sources.yaml (plain HTTP for `insecure_sources`).
-        #[arg(long)]
-        sources_path: Option<PathBuf>,
-        /// The annotated module.
-        policy: PathBuf,
-        /// Destination, registry://HOST/REPOSITORY:TAG.
-        uri: String,
-    },
+    Push(PushArgs),
     /// Fetch a policy artefact's module (registry://HOST/REPO:TAG) into a file.
-    Pull {
-        /// kwctl-format sources.yaml (plain HTTP for `insecure_sources`).
-        #[arg(long)]
-        sources_path: Option<PathBuf>,
-        /// Where to write the module.
-        #[arg(long, short = 'o')]
-        output: PathBuf,
-        /// Source, registry://HOST/REPOSITORY:TAG.
-        uri: String,
-    },
+    Pull(PullArgs),
+}
+
+/// How registries are reached: kwctl's sources file and Docker config.
+#[derive(Args, Clone)]
+struct RegistryArgs {
+    /// kwctl-format sources.yaml (`insecure_sources`, `source_authorities`).
+    #[arg(long)]
+    sources_path: Option<PathBuf>,
+    /// Directory holding the Docker `config.json` with registry logins (default:
+    /// $DOCKER_CONFIG, then ~/.docker).
+    #[arg(long)]
+    docker_config_json_path: Option<PathBuf>,
+}
+
+impl RegistryArgs {
+    fn sources(&self) -> anyhow::Result<Sources> {
+        Sources::resolve(
+            self.sources_path.as_deref(),
+            self.docker_config_json_path.as_deref(),
+        )
+    }
 }
 
 #[derive(Args)]
@@ -86,20 +91,64 @@ struct AnnotateArgs {
     policy: PathBuf,
 }
 
+#[derive(Args)]
+struct InspectArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Output format (YAML, the only one).
+    #[arg(long, short = 'o', value_parser = ["yaml"], default_value = "yaml")]
+    output: String,
+    /// An annotated module: a file, or registry://HOST/REPOSITORY:TAG.
+    policy: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PushOutput {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct PushArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// `json` prints kwctl's `{"immutable_ref": …}`.
+    #[arg(long, short = 'o', value_enum, default_value_t = PushOutput::Text)]
+    output: PushOutput,
+    /// The annotated module.
+    policy: PathBuf,
+    /// Destination, registry://HOST/REPOSITORY:TAG.
+    uri: String,
+}
+
+#[derive(Args)]
+struct PullArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Where to write the module.
+    #[arg(long, short = 'o', alias = "output")]
+    output_path: PathBuf,
+    /// Source, registry://HOST/REPOSITORY:TAG.
+    uri: String,
+}
+
 #[derive(Args, Clone)]
 struct RunArgs {
-    /// AdmissionReview JSON, or the bare `request` object.
+    /// AdmissionReview or bare `request` object, JSON or YAML; `-` reads standard input.
     #[arg(long, short = 'r')]
-    request_path: PathBuf,
+    request_path: String,
     /// Policy settings, YAML or JSON.
-    #[arg(long, short = 's')]
+    #[arg(long, short = 's', conflicts_with = "settings_json")]
     settings_path: Option<PathBuf>,
-    /// kwctl-format sources.yaml (`insecure_sources`, `source_authorities`).
+    /// Policy settings as a JSON string.
     #[arg(long)]
-    sources_path: Option<PathBuf>,
-    /// Sigstore trust root (ClientTrustConfig or TrustedRoot JSON) for keyless verification.
-    #[arg(long)]
-    trust_root: Option<PathBuf>,
+    settings_json: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Sigstore trust root (ClientTrustConfig, as kwctl takes, or TrustedRoot JSON) for
+    /// keyless verification.
+    #[arg(long, alias = "trust-root")]
+    sigstore_trust_config: Option<PathBuf>,
     /// Seconds a successful verification stays cached.
     #[arg(long, default_value_t = 60)]
     cache_ttl: u64,
@@ -119,20 +168,20 @@ struct RunArgs {
     replay_host_capabilities_interactions: Option<PathBuf>,
     /// For a registry:// policy: refuse to run it unless its cosign signature verifies with
     /// this public key (PEM); the verified digest is what runs.
-    #[arg(long)]
-    verify_key: Option<PathBuf>,
+    #[arg(long, short = 'k', alias = "verify-key")]
+    verification_key: Option<PathBuf>,
     /// The policy: a wasm file, or registry://HOST/REPO:TAG.
     policy: String,
 }
 
 #[derive(Args)]
 struct ValidateSettingsArgs {
-    /// kwctl-format sources.yaml (for host calls made while validating).
-    #[arg(long)]
-    sources_path: Option<PathBuf>,
+    /// Registry access for host calls made while validating.
+    #[command(flatten)]
+    registry: RegistryArgs,
     /// Sigstore trust root (ClientTrustConfig or TrustedRoot JSON).
-    #[arg(long)]
-    trust_root: Option<PathBuf>,
+    #[arg(long, alias = "trust-root")]
+    sigstore_trust_config: Option<PathBuf>,
     /// The policy module (a wasm file).
     policy: PathBuf,
     /// Settings files, YAML or JSON.
@@ -145,8 +194,8 @@ struct BenchArgs {
     #[command(flatten)]
     run: RunArgs,
     /// Evaluations to time.
-    #[arg(long, default_value_t = 100)]
-    runs: usize,
+    #[arg(long, alias = "runs", default_value_t = 100)]
+    num_samples: usize,
     /// A second module evaluated on the same inputs; the ratio is printed per statistic.
     #[arg(long)]
     compare: Option<PathBuf>,
@@ -155,24 +204,99 @@ struct BenchArgs {
     json: bool,
 }
 
-fn read_json_or_yaml(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    match serde_json::from_str(&text) {
-        Ok(value) => Ok(value),
-        Err(_) => {
-            serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+/// One line per step of long work, on stderr, unless `-q`.
+#[derive(Clone, Copy)]
+struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    fn step(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
         }
     }
 }
 
-/// The `request` of an AdmissionReview, or the file itself when it is a bare request.
-fn admission_request(path: &Path) -> anyhow::Result<Value> {
-    let value = read_json_or_yaml(path)?;
+/// A JSON or YAML object, read from `source` (a path, or `-` for standard input).
+fn read_object(source: &str, what: &str) -> anyhow::Result<Value> {
+    let text = if source == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(source).with_context(|| format!("reading {source}"))?
+    };
+    let name = if source == "-" {
+        "standard input"
+    } else {
+        source
+    };
+    parse_object(&text, name, what)
+}
+
+fn parse_object(text: &str, name: &str, what: &str) -> anyhow::Result<Value> {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(json_error) => serde_yaml::from_str(text).map_err(|yaml_error| {
+            anyhow::anyhow!(
+                "{name}: the {what} is neither JSON ({json_error}) nor YAML ({yaml_error})"
+            )
+        })?,
+    };
+    match value {
+        Value::Object(_) => Ok(value),
+        other => bail!(
+            "{name}: the {what} must be a JSON or YAML object, not {}",
+            kind(&other)
+        ),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `request` of an AdmissionReview, or the input itself when it is a bare request.
+fn admission_request(source: &str) -> anyhow::Result<Value> {
+    let value = read_object(source, "admission request")?;
     Ok(match value.get("request") {
         Some(request) if value.get("uid").is_none() => request.clone(),
         _ => value,
     })
+}
+
+/// A settings file, YAML or JSON; an empty file means no settings, as for kwctl.
+fn settings_file(path: &std::path::Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    parse_object(&text, &path.display().to_string(), "settings")
+}
+
+fn settings(args: &RunArgs) -> anyhow::Result<Value> {
+    match (&args.settings_path, &args.settings_json) {
+        (Some(path), _) => settings_file(path),
+        (None, Some(json)) => {
+            let value: Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--settings-json is not JSON: {e}"))?;
+            match value {
+                Value::Object(_) => Ok(value),
+                other => bail!(
+                    "--settings-json must be a JSON object, not {}",
+                    kind(&other)
+                ),
+            }
+        }
+        (None, None) => Ok(Value::Object(Default::default())),
+    }
 }
 
 /// The host side: replayed, or live (and maybe recorded).
@@ -197,8 +321,9 @@ impl Host {
             });
         }
         let services = Services::new(ServicesConfig {
-            sources_path: args.sources_path.clone(),
-            trust_root_path: args.trust_root.clone(),
+            sources_path: args.registry.sources_path.clone(),
+            docker_config_dir: args.registry.docker_config_json_path.clone(),
+            trust_root_path: args.sigstore_trust_config.clone(),
             cache_ttl: Duration::from_secs(args.cache_ttl),
             keyless_binding: args.keyless_binding,
         })?;
@@ -255,20 +380,24 @@ struct Evaluation {
 }
 
 impl Evaluation {
-    fn prepare(args: &RunArgs, policy: &str, host: Arc<Host>) -> anyhow::Result<Self> {
-        let bytes = policy_bytes(args, policy)?;
+    fn prepare(
+        args: &RunArgs,
+        policy: &str,
+        host: Arc<Host>,
+        progress: Progress,
+    ) -> anyhow::Result<Self> {
+        // Inputs first: a typo in them is reported before any registry is contacted.
+        let settings = settings(args)?;
+        let request = admission_request(&args.request_path)?;
+        let bytes = policy_bytes(args, policy, progress)?;
         let host_call: Arc<HostCall> =
             Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
         let module = PolicyModule::load(
             &bytes,
             (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
             host_call,
-        )?;
-        let settings = match &args.settings_path {
-            Some(path) => read_json_or_yaml(path)?,
-            None => Value::Object(Default::default()),
-        };
-        let request = admission_request(&args.request_path)?;
+        )
+        .with_context(|| format!("loading {policy}"))?;
         Ok(Self {
             module,
             request,
@@ -336,8 +465,9 @@ fn settings_verdict(module: &PolicyModule, settings: &Value) -> anyhow::Result<O
 
 fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
     let services = Services::new(ServicesConfig {
-        sources_path: args.sources_path.clone(),
-        trust_root_path: args.trust_root.clone(),
+        sources_path: args.registry.sources_path.clone(),
+        docker_config_dir: args.registry.docker_config_json_path.clone(),
+        trust_root_path: args.sigstore_trust_config.clone(),
         ..ServicesConfig::default()
     })?;
     let host_call: Arc<HostCall> = Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| {
@@ -352,9 +482,10 @@ fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
     });
     let bytes = std::fs::read(&args.policy)
         .with_context(|| format!("reading {}", args.policy.display()))?;
-    let module = PolicyModule::load(&bytes, Some(Duration::from_secs(10)), host_call)?;
+    let module = PolicyModule::load(&bytes, Some(Duration::from_secs(10)), host_call)
+        .with_context(|| format!("loading {}", args.policy.display()))?;
     for path in &args.settings {
-        let settings = read_json_or_yaml(path)?;
+        let settings = settings_file(path)?;
         let message = settings_verdict(&module, &settings)?;
         let line = serde_json::json!({
             "file": path.display().to_string(),
@@ -366,36 +497,38 @@ fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sources(path: Option<&Path>) -> anyhow::Result<Sources> {
-    Ok(match path {
-        Some(path) => Sources::load(path)?,
-        None => Sources::default(),
-    })
+fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
-/// The module bytes: a file, or a registry artefact (signature-checked with --verify-key).
-fn policy_bytes(args: &RunArgs, policy: &str) -> anyhow::Result<Vec<u8>> {
+/// The module bytes: a file, or a registry artefact (signature-checked with
+/// --verification-key).
+fn policy_bytes(args: &RunArgs, policy: &str, progress: Progress) -> anyhow::Result<Vec<u8>> {
     let Some(bare) = policy.strip_prefix("registry://") else {
-        if args.verify_key.is_some() {
-            bail!("--verify-key applies to registry:// policies only");
+        if args.verification_key.is_some() {
+            bail!("--verification-key applies to registry:// policies only");
         }
         return std::fs::read(policy).with_context(|| format!("reading {policy}"));
     };
-    let sources = sources(args.sources_path.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let sources = args.registry.sources()?;
     let mut reference = distribution::registry_reference(policy)?;
-    if let Some(key_path) = &args.verify_key {
+    if let Some(key_path) = &args.verification_key {
         let key = std::fs::read_to_string(key_path)
             .with_context(|| format!("reading {}", key_path.display()))?;
         let services = Services::new(ServicesConfig {
-            sources_path: args.sources_path.clone(),
+            sources_path: args.registry.sources_path.clone(),
+            docker_config_dir: args.registry.docker_config_json_path.clone(),
             ..ServicesConfig::default()
         })?;
         let input = serde_json::from_value(serde_json::json!({
             "type": "SigstorePubKeyVerify", "image": bare, "pub_keys": [key], "annotations": null
         }))?;
+        progress.step(&format!(
+            "verifying the signature of {bare} with {}",
+            key_path.display()
+        ));
         let verified = services.verify(input).map_err(|e| {
             anyhow::anyhow!(
                 "refusing to run {policy}: its signature does not verify with {}: {e}",
@@ -412,7 +545,8 @@ fn policy_bytes(args: &RunArgs, policy: &str) -> anyhow::Result<Vec<u8>> {
         )
         .parse()?;
     }
-    Ok(runtime.block_on(distribution::pull(sources.oci_config(), &reference))?)
+    let step = |line: &str| progress.step(line);
+    Ok(current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?)
 }
 
 fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
@@ -427,22 +561,46 @@ fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
         })
         .transpose()?;
-    let mut metadata = distribution::Metadata::from_yaml(&text)?.with_usage(usage);
+    let mut metadata = distribution::Metadata::from_yaml(&text)
+        .with_context(|| args.metadata_path.display().to_string())?
+        .with_usage(usage);
     // As kwctl: ask the module itself which protocol it speaks.
     let no_host: Arc<HostCall> =
         Arc::new(|_: &str, _: &str, _: &str, _: &[u8]| Err("no host during annotate".to_string()));
-    let loaded = PolicyModule::load(&module, Some(Duration::from_secs(10)), no_host)?;
-    let version: String = serde_json::from_slice(&loaded.call("protocol_version", b"")?)?;
+    let loaded = PolicyModule::load(&module, Some(Duration::from_secs(10)), no_host)
+        .with_context(|| args.policy.display().to_string())?;
+    let version: String = serde_json::from_slice(
+        &loaded
+            .call("protocol_version", b"")
+            .with_context(|| format!("{}: protocol_version", args.policy.display()))?,
+    )
+    .with_context(|| {
+        format!(
+            "{}: protocol_version is not a JSON string",
+            args.policy.display()
+        )
+    })?;
     metadata.protocol_version = Some(version);
+    metadata_check::validate(&metadata)
+        .with_context(|| args.metadata_path.display().to_string())?;
+    let undeclared =
+        metadata_check::undeclared(&metadata, &metadata_check::used_capabilities(&module));
+    if !undeclared.is_empty() {
+        // kwctl warns and writes the module: the engine refuses the calls at run time.
+        eprintln!(
+            "warning: host capabilities used by the policy but not declared in hostCapabilities: {}",
+            undeclared.join(", ")
+        );
+    }
     let annotated = distribution::annotate(&module, &metadata)?;
     std::fs::write(&args.output_path, annotated)
         .with_context(|| format!("writing {}", args.output_path.display()))?;
     Ok(())
 }
 
-fn run(args: RunArgs) -> anyhow::Result<()> {
+fn run(args: RunArgs, progress: Progress) -> anyhow::Result<()> {
     let host = Arc::new(Host::new(&args, false)?);
-    let evaluation = Evaluation::prepare(&args, &args.policy, host.clone())?;
+    let evaluation = Evaluation::prepare(&args, &args.policy, host.clone(), progress)?;
     evaluation.validate_settings()?;
     let response = evaluation.evaluate()?;
     println!("{}", serde_json::to_string(&response)?);
@@ -467,14 +625,18 @@ struct Statistics {
     runs: usize,
 }
 
-fn measure(args: &BenchArgs, policy: &str) -> anyhow::Result<Statistics> {
+fn measure(args: &BenchArgs, policy: &str, progress: Progress) -> anyhow::Result<Statistics> {
     let host = Arc::new(Host::new(&args.run, true)?);
-    let evaluation = Evaluation::prepare(&args.run, policy, host.clone())?;
+    let evaluation = Evaluation::prepare(&args.run, policy, host.clone(), progress)?;
     evaluation.validate_settings()?;
     let first = evaluation.evaluate()?;
     let calls_before = host.calls.load(Ordering::Relaxed);
-    let mut times = Vec::with_capacity(args.runs);
-    for _ in 0..args.runs {
+    progress.step(&format!(
+        "{policy}: timing {} evaluations",
+        args.num_samples
+    ));
+    let mut times = Vec::with_capacity(args.num_samples);
+    for _ in 0..args.num_samples {
         let started = Instant::now();
         evaluation.evaluate()?;
         times.push(started.elapsed());
@@ -498,13 +660,13 @@ fn measure(args: &BenchArgs, policy: &str) -> anyhow::Result<Statistics> {
     })
 }
 
-fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    if args.runs == 0 {
-        bail!("--runs must be at least 1");
+fn bench(args: BenchArgs, progress: Progress) -> anyhow::Result<()> {
+    if args.num_samples == 0 {
+        bail!("--num-samples must be at least 1");
     }
-    let mut rows = vec![measure(&args, &args.run.policy)?];
+    let mut rows = vec![measure(&args, &args.run.policy, progress)?];
     if let Some(other) = &args.compare {
-        rows.push(measure(&args, &other.display().to_string())?);
+        rows.push(measure(&args, &other.display().to_string(), progress)?);
     }
     if args.json {
         println!("{}", serde_json::to_string(&rows)?);
@@ -533,54 +695,64 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn inspect(policy: &Path) -> anyhow::Result<()> {
-    let module = std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
-    let metadata = distribution::read_metadata(&module)?;
+fn inspect(args: InspectArgs, progress: Progress) -> anyhow::Result<()> {
+    let module = if args.policy.starts_with("registry://") {
+        let sources = args.registry.sources()?;
+        let reference = distribution::registry_reference(&args.policy)?;
+        let step = |line: &str| progress.step(line);
+        current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?
+    } else {
+        std::fs::read(&args.policy).with_context(|| format!("reading {}", args.policy))?
+    };
+    let metadata = distribution::read_metadata(&module).with_context(|| args.policy.to_string())?;
     print!("{}", serde_yaml::to_string(&metadata)?);
     Ok(())
 }
 
-fn push(sources_path: Option<&Path>, policy: &Path, uri: &str) -> anyhow::Result<()> {
-    let module = std::fs::read(policy).with_context(|| format!("reading {}", policy.display()))?;
-    let config = sources(sources_path)?.oci_config();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let pushed = runtime.block_on(distribution::push(config, &module, uri))?;
-    println!("Policy successfully pushed: {pushed}");
+fn push(args: PushArgs, progress: Progress) -> anyhow::Result<()> {
+    let module = std::fs::read(&args.policy)
+        .with_context(|| format!("reading {}", args.policy.display()))?;
+    let sources = args.registry.sources()?;
+    let step = |line: &str| progress.step(line);
+    let pushed = current_thread_runtime()?
+        .block_on(distribution::push(&sources, &module, &args.uri, &step))
+        .with_context(|| format!("pushing {} to {}", args.policy.display(), args.uri))?;
+    match args.output {
+        PushOutput::Text => println!("Policy successfully pushed: {pushed}"),
+        PushOutput::Json => println!("{}", serde_json::json!({ "immutable_ref": pushed })),
+    }
     Ok(())
 }
 
-fn pull(sources_path: Option<&Path>, output: &Path, uri: &str) -> anyhow::Result<()> {
-    let config = sources(sources_path)?.oci_config();
-    let reference = distribution::registry_reference(uri)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let module = runtime.block_on(distribution::pull(config, &reference))?;
-    std::fs::write(output, module).with_context(|| format!("writing {}", output.display()))?;
+fn pull(args: PullArgs, progress: Progress) -> anyhow::Result<()> {
+    let sources = args.registry.sources()?;
+    let reference = distribution::registry_reference(&args.uri)?;
+    let step = |line: &str| progress.step(line);
+    let module =
+        current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?;
+    std::fs::write(&args.output_path, &module)
+        .with_context(|| format!("writing {}", args.output_path.display()))?;
+    progress.step(&format!(
+        "wrote {} ({} bytes)",
+        args.output_path.display(),
+        module.len()
+    ));
     Ok(())
 }
 
 fn main() {
-    let outcome = match Cli::parse().command {
-        Command::Run(args) => run(args),
-        Command::Bench(args) => bench(args),
+    let cli = Cli::parse();
+    let progress = Progress { quiet: cli.quiet };
+    let outcome = match cli.command {
+        Command::Run(args) => run(args, progress),
+        Command::Bench(args) => bench(args, progress),
         Command::ValidateSettings(args) => validate_settings_files(args),
-        Command::Lab(args) => harness::lab::run(args),
+        Command::Lab(args) => harness::lab::run(args, progress.quiet),
         Command::Sign(args) => harness::lab::sign(args),
         Command::Annotate(args) => annotate(args),
-        Command::Inspect { policy } => inspect(&policy),
-        Command::Push {
-            sources_path,
-            policy,
-            uri,
-        } => push(sources_path.as_deref(), &policy, &uri),
-        Command::Pull {
-            sources_path,
-            output,
-            uri,
-        } => pull(sources_path.as_deref(), &output, &uri),
+        Command::Inspect(args) => inspect(args, progress),
+        Command::Push(args) => push(args, progress),
+        Command::Pull(args) => pull(args, progress),
     };
     if let Err(error) = outcome {
         eprintln!("Error: {error:#}");

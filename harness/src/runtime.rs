@@ -11,11 +11,20 @@ use thiserror::Error;
 use wapc::{WapcHost, WasiParams};
 use wasmtime_provider::{EpochDeadlines, WasmtimeEngineProviderBuilder};
 
+/// The export every waPC guest has.
+pub const WAPC_ENTRY: &str = "__guest_call";
+
 /// How often the epoch advances: the timeout's resolution.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Error)]
 pub enum RuntimeError {
+    #[error("not a WebAssembly module")]
+    NotWasm,
+    #[error(
+        "not a waPC policy: the module does not export {WAPC_ENTRY} (the harness runs Kubewarden waPC policies; WASI, OPA and Gatekeeper modules run under kwctl)"
+    )]
+    NotWapc,
     #[error("cannot compile the policy module: {0}")]
     Compile(String),
     #[error("cannot instantiate the policy module: {0}")]
@@ -44,12 +53,18 @@ impl PolicyModule {
         host_call: Arc<HostCall>,
     ) -> Result<Self, RuntimeError> {
         let started = Instant::now();
+        if !module_bytes.starts_with(b"\0asm") {
+            return Err(RuntimeError::NotWasm);
+        }
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(timeout.is_some());
         let engine =
             wasmtime::Engine::new(&config).map_err(|e| RuntimeError::Compile(e.to_string()))?;
         let module = wasmtime::Module::new(&engine, module_bytes)
-            .map_err(|e| RuntimeError::Compile(e.to_string()))?;
+            .map_err(|e| RuntimeError::Compile(format!("{e:#}")))?;
+        if !module.exports().any(|export| export.name() == WAPC_ENTRY) {
+            return Err(RuntimeError::NotWapc);
+        }
         let mut builder = WasmtimeEngineProviderBuilder::new()
             .engine(engine.clone())
             .module(module)

@@ -128,6 +128,9 @@ fn keyless_without_trust_root_is_refused_with_a_reason() {
     .unwrap();
     assert_eq!(
         services.verify(input),
-        Err("keyless verification needs a Sigstore trust root: pass --trust-root".to_string())
+        Err(
+            "keyless verification needs a Sigstore trust root: pass --sigstore-trust-config"
+                .to_string()
+        )
     );
 }

@@ -24,6 +24,17 @@ impl LabKey {
         }
     }
 
+    /// A release key: an unencrypted PKCS#8 PEM ECDSA P-256 private key (`openssl genpkey
+    /// -algorithm EC -pkeyopt ec_paramgen_curve:P-256`). cosign's encrypted key format is
+    /// not read: decrypt it first (`cosign import-key-pair` goes the other way).
+    pub fn from_pkcs8_pem(text: &str) -> anyhow::Result<Self> {
+        use p256::pkcs8::DecodePrivateKey;
+        let signing = SigningKey::from_pkcs8_pem(text).map_err(|e| {
+            anyhow::anyhow!("not an unencrypted PKCS#8 PEM ECDSA P-256 private key: {e}")
+        })?;
+        Ok(Self { signing })
+    }
+
     /// `-----BEGIN PUBLIC KEY-----`, as `cosign generate-key-pair` writes `cosign.pub`.
     pub fn public_pem(&self) -> anyhow::Result<String> {
         Ok(self

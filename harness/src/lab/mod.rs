@@ -45,34 +45,77 @@ pub struct LabArgs {
     pub seed: u64,
 }
 
-/// `harness sign`: sign an artefact already in the registry with a lab key, cosign-style.
+/// `harness sign`: sign an artefact already in a registry, cosign-style, with a lab key or a
+/// release key.
 #[derive(clap::Args, Debug)]
 pub struct SignArgs {
-    /// Registry holding the artefact, `127.0.0.1:PORT` (plain HTTP).
+    /// Registry holding the artefact, `HOST[:PORT]` (plain HTTP without --sources-path: the
+    /// lab's test registry).
     #[arg(long)]
     pub registry: String,
     /// Seed of the lab's keys (as given to `harness lab`).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Which lab key signs: `signer-a`, `signer-b` or `attacker`.
-    #[arg(long, default_value = "signer-a")]
+    #[arg(long, default_value = "signer-a", conflicts_with = "key")]
     pub signer: String,
-    /// `REPOSITORY:TAG` inside the registry.
+    /// Sign with this key instead: unencrypted PKCS#8 PEM ECDSA P-256 private key.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// kwctl-format sources.yaml: reach the registry over HTTPS except `insecure_sources`.
+    #[arg(long)]
+    pub sources_path: Option<PathBuf>,
+    /// Directory of the Docker `config.json` holding the registry login.
+    #[arg(long)]
+    pub docker_config_json_path: Option<PathBuf>,
+    /// `REPOSITORY:TAG` or `REPOSITORY@sha256:…` inside the registry.
     pub target: String,
 }
 
 pub fn sign(args: SignArgs) -> anyhow::Result<()> {
-    let (repository, tag) = args
-        .target
-        .rsplit_once(':')
-        .context("the target must be REPOSITORY:TAG")?;
+    let (repository, version) = match args.target.split_once('@') {
+        Some((repository, digest)) => (repository, Err(digest)),
+        None => args
+            .target
+            .rsplit_once(':')
+            .map(|(repository, tag)| (repository, Ok(tag)))
+            .context("the target must be REPOSITORY:TAG or REPOSITORY@DIGEST")?,
+    };
+    let key = match &args.key {
+        Some(path) => LabKey::from_pkcs8_pem(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{}", path.display()))?,
+        None => LabKey::derive(args.seed, &args.signer)?,
+    };
+    let signer = match &args.key {
+        Some(path) => path.display().to_string(),
+        None => args.signer.clone(),
+    };
+    let pusher = match &args.sources_path {
+        Some(path) => Pusher::with_sources(
+            &args.registry,
+            &crate::services::Sources::resolve(
+                Some(path),
+                args.docker_config_json_path.as_deref(),
+            )?,
+        )?,
+        None if args.docker_config_json_path.is_some() => Pusher::with_sources(
+            &args.registry,
+            &crate::services::Sources::resolve(None, args.docker_config_json_path.as_deref())?
+                .plain_http(&args.registry),
+        )?,
+        None => Pusher::new(&args.registry),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let pusher = Pusher::new(&args.registry);
-        let digest = pusher.digest_of_tag(repository, tag).await?;
-        let key = LabKey::derive(args.seed, &args.signer)?;
+        let digest = match version {
+            Ok(tag) => pusher.digest_of_tag(repository, tag).await?,
+            Err(digest) => digest.to_string(),
+        };
         let body = payload(
             &format!("{}/{repository}", args.registry),
             &digest,
@@ -83,20 +126,29 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             .signatures(repository, &digest, &[SignatureLayer::new(body, signature)])
             .await?;
         println!(
-            "signed {}/{repository}@{digest} with {}",
-            args.registry, args.signer
+            "signed {}/{repository}@{digest} with {signer}",
+            args.registry
         );
         anyhow::Ok(())
     })
 }
 
-pub fn run(args: LabArgs) -> anyhow::Result<()> {
+/// `quiet`: no progress line per image on stderr.
+pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let index = runtime.block_on(Lab::new(&args)?.build())?;
+    if !quiet {
+        eprintln!(
+            "lab: deriving keys and certificate authorities (seed {})",
+            args.seed
+        );
+    }
+    let mut lab = Lab::new(&args)?;
+    lab.quiet = quiet;
+    let index = runtime.block_on(lab.build())?;
     write(
         &args.out.join("lab.json"),
         &serde_json::to_string_pretty(&index)?,
@@ -150,6 +202,8 @@ struct Lab {
     seed: u64,
     images: BTreeMap<String, Value>,
     files: BTreeMap<String, String>,
+    /// No progress lines.
+    quiet: bool,
 }
 
 /// An image pushed by tag, ready to be signed.
@@ -200,6 +254,7 @@ impl Lab {
             seed,
             images: BTreeMap::new(),
             files: BTreeMap::new(),
+            quiet: false,
         })
     }
 
@@ -213,6 +268,9 @@ impl Lab {
 
     async fn push(&mut self, name: &str) -> anyhow::Result<Pushed> {
         let repository = format!("lab/{name}");
+        if !self.quiet {
+            eprintln!("lab: image {name}");
+        }
         let (manifest, digest) = self.pusher.image(&repository, "v1", name, "amd64").await?;
         let manifest_size = serde_json::to_vec(&manifest)?.len();
         let reference = format!("{}/{repository}:v1", self.registry);

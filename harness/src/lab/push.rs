@@ -22,9 +22,11 @@ pub fn digest_of(bytes: &[u8]) -> String {
 pub struct Pusher {
     client: Client,
     registry: String,
+    auth: RegistryAuth,
 }
 
 impl Pusher {
+    /// The lab's test registry: plain HTTP, anonymous.
     pub fn new(registry: &str) -> Self {
         let client = Client::new(ClientConfig {
             protocol: ClientProtocol::Http,
@@ -33,7 +35,24 @@ impl Pusher {
         Self {
             client,
             registry: registry.to_string(),
+            auth: RegistryAuth::Anonymous,
         }
+    }
+
+    /// Any registry, reached as `sources` says (HTTPS unless insecure, CAs, Docker logins).
+    pub fn with_sources(
+        registry: &str,
+        sources: &crate::services::Sources,
+    ) -> anyhow::Result<Self> {
+        let auth = sources
+            .credentials
+            .oci_auth(registry)
+            .map_err(anyhow::Error::from)?;
+        Ok(Self {
+            client: Client::new(sources.oci_config()),
+            registry: registry.to_string(),
+            auth,
+        })
     }
 
     fn reference(&self, repository: &str, tag: &str) -> anyhow::Result<Reference> {
@@ -43,7 +62,7 @@ impl Pusher {
     pub async fn blob(&self, repository: &str, bytes: &[u8]) -> anyhow::Result<Value> {
         let reference = self.reference(repository, "latest")?;
         self.client
-            .store_auth_if_needed(&self.registry, &RegistryAuth::Anonymous)
+            .store_auth_if_needed(&self.registry, &self.auth)
             .await;
         let digest = digest_of(bytes);
         self.client.push_blob(&reference, bytes, &digest).await?;
@@ -54,7 +73,7 @@ impl Pusher {
         let reference = self.reference(repository, tag)?;
         Ok(self
             .client
-            .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+            .fetch_manifest_digest(&reference, &self.auth)
             .await?)
     }
 
@@ -70,7 +89,7 @@ impl Pusher {
         let digest = digest_of(&body);
         let reference = self.reference(repository, tag)?;
         self.client
-            .store_auth_if_needed(&self.registry, &RegistryAuth::Anonymous)
+            .store_auth_if_needed(&self.registry, &self.auth)
             .await;
         self.client
             .push_manifest_raw(&reference, body, HeaderValue::from_str(media_type)?)

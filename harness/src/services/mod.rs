@@ -3,6 +3,7 @@
 //! checks. Successful verifications are cached for a TTL, as the engine does; failures never.
 
 mod certificates;
+pub mod credentials;
 mod identity;
 mod registry;
 mod trust;
@@ -38,6 +39,8 @@ pub enum KeylessBinding {
 #[derive(Clone, Debug, Default)]
 pub struct ServicesConfig {
     pub sources_path: Option<PathBuf>,
+    /// Directory of the Docker `config.json` with registry logins (kwctl's search otherwise).
+    pub docker_config_dir: Option<PathBuf>,
     pub trust_root_path: Option<PathBuf>,
     pub cache_ttl: Duration,
     pub keyless_binding: KeylessBinding,
@@ -54,10 +57,10 @@ pub struct Services {
 
 impl Services {
     pub fn new(config: ServicesConfig) -> anyhow::Result<Self> {
-        let sources = match &config.sources_path {
-            Some(path) => Sources::load(path)?,
-            None => Sources::default(),
-        };
+        let sources = Sources::resolve(
+            config.sources_path.as_deref(),
+            config.docker_config_dir.as_deref(),
+        )?;
         let trust = match &config.trust_root_path {
             Some(path) => Some(TrustMaterial::load(path)?),
             None => None,

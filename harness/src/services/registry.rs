@@ -10,16 +10,27 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::credentials::Credentials;
+
+/// kwctl's `sources.yaml`; an unknown key (a typo such as `insecureSources`) is refused, not
+/// ignored, and every CA file is read when the file is loaded.
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sources {
     #[serde(default)]
     pub insecure_sources: Vec<String>,
     #[serde(default)]
     pub source_authorities: std::collections::BTreeMap<String, Vec<SourceAuthority>>,
+    /// Registry logins (Docker config.json), not part of sources.yaml.
+    #[serde(skip)]
+    pub credentials: Credentials,
+    /// The PEM of every source authority, read once at load.
+    #[serde(skip)]
+    roots: Vec<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type")]
+#[serde(tag = "type", deny_unknown_fields)]
 pub enum SourceAuthority {
     Data { data: String },
     Path { path: String },
@@ -29,19 +40,95 @@ impl Sources {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let mut sources: Self = serde_yaml::from_str(&text)
+            .with_context(|| format!("parsing the sources file {}", path.display()))?;
+        for (host, authorities) in &sources.source_authorities {
+            for authority in authorities {
+                let pem = match authority {
+                    SourceAuthority::Data { data } => data.as_bytes().to_vec(),
+                    SourceAuthority::Path { path: ca } => std::fs::read(ca).with_context(|| {
+                        format!(
+                            "{}: source_authorities of {host}: cannot read the CA file {ca}",
+                            path.display()
+                        )
+                    })?,
+                };
+                sources.roots.push(pem);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// kwctl's sources (none: HTTPS everywhere, system roots) and Docker config logins.
+    pub fn resolve(
+        sources_path: Option<&Path>,
+        docker_config_dir: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let mut sources = match sources_path {
+            Some(path) => Self::load(path)?,
+            None => Self::default(),
+        };
+        sources.credentials = Credentials::discover(docker_config_dir)?;
+        Ok(sources)
+    }
+
+    /// The same, with `registry` reached over plain HTTP (the lab's test registries).
+    pub fn plain_http(mut self, registry: &str) -> Self {
+        self.insecure_sources.push(registry.to_string());
+        self
     }
 
     /// PEM certificates of every source authority, for TLS to private registries.
     pub fn extra_roots(&self) -> Vec<Vec<u8>> {
-        self.source_authorities
-            .values()
-            .flatten()
-            .filter_map(|authority| match authority {
-                SourceAuthority::Data { data } => Some(data.as_bytes().to_vec()),
-                SourceAuthority::Path { path } => std::fs::read(path).ok(),
-            })
-            .collect()
+        self.roots.clone()
+    }
+
+    /// The login to use for `reference`'s registry (anonymous without one).
+    pub fn oci_auth(&self, reference: &Reference) -> Result<RegistryAuth, String> {
+        self.credentials
+            .oci_auth(reference.resolve_registry())
+            .map_err(|e| e.to_string())
+    }
+
+    /// A registry failure with its whole cause chain, and a hint when a host this
+    /// configuration reaches over HTTPS could not be reached at all.
+    pub fn explain(&self, registry: &str, error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            let inner_text = inner.to_string();
+            if !text.contains(&inner_text) {
+                text.push_str(": ");
+                text.push_str(&inner_text);
+            }
+            cause = inner.source();
+        }
+        let mut text = text.trim_end().to_string();
+        if text.contains("code: 401")
+            || text.contains("UNAUTHORIZED")
+            || text.contains("Not authorized")
+        {
+            text.push_str(&match self.credentials.login(registry) {
+                Ok(Some(login)) => format!(
+                    " (hint: the registry refused the login of {:?} for {registry} from {})",
+                    login.username,
+                    self.credentials.source()
+                ),
+                _ => format!(
+                    " (hint: no login for {registry} in {}: pass --docker-config-json-path DIR, set DOCKER_CONFIG, or `docker login`)",
+                    self.credentials.source()
+                ),
+            });
+        }
+        let unreachable = text.contains("error sending request")
+            || text.contains("onnection refused")
+            || text.contains("InvalidContentType");
+        if unreachable && !self.insecure_sources.iter().any(|s| s == registry) {
+            text.push_str(&format!(
+                " (hint: {registry} was contacted over HTTPS; if it serves plain HTTP, list it under insecure_sources in the sources file)"
+            ));
+        }
+        text
     }
 
     pub fn oci_config(&self) -> ClientConfig {
@@ -86,26 +173,41 @@ pub fn parse_reference(image: &str) -> Result<Reference, String> {
 pub async fn manifest_digest(sources: &Sources, image: &str) -> Result<String, String> {
     let reference = parse_reference(image)?;
     Client::new(sources.oci_config())
-        .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
+        .fetch_manifest_digest(&reference, &sources.oci_auth(&reference)?)
         .await
-        .map_err(|e| format!("cannot resolve {image}: {e}"))
+        .map_err(|e| {
+            format!(
+                "cannot resolve {image}: {}",
+                sources.explain(reference.registry(), &e)
+            )
+        })
 }
 
 pub async fn manifest(sources: &Sources, image: &str) -> Result<Value, String> {
     let reference = parse_reference(image)?;
     let (manifest, _) = Client::new(sources.oci_config())
-        .pull_manifest(&reference, &RegistryAuth::Anonymous)
+        .pull_manifest(&reference, &sources.oci_auth(&reference)?)
         .await
-        .map_err(|e| format!("cannot fetch the manifest of {image}: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "cannot fetch the manifest of {image}: {}",
+                sources.explain(reference.registry(), &e)
+            )
+        })?;
     serde_json::to_value(manifest).map_err(|e| e.to_string())
 }
 
 pub async fn manifest_and_config(sources: &Sources, image: &str) -> Result<Value, String> {
     let reference = parse_reference(image)?;
     let (manifest, digest, config) = Client::new(sources.oci_config())
-        .pull_manifest_and_config(&reference, &RegistryAuth::Anonymous)
+        .pull_manifest_and_config(&reference, &sources.oci_auth(&reference)?)
         .await
-        .map_err(|e| format!("cannot fetch the manifest and config of {image}: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "cannot fetch the manifest and config of {image}: {}",
+                sources.explain(reference.registry(), &e)
+            )
+        })?;
     let config: Value = serde_json::from_str(&config)
         .map_err(|e| format!("the config of {image} is not JSON: {e}"))?;
     Ok(serde_json::json!({ "manifest": manifest, "digest": digest, "config": config }))

@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use oci_client::manifest::OciManifest;
-use oci_client::secrets::RegistryAuth;
 use serde_json::{Value, json};
 use sigstore::cosign::verification_constraint::{
     AnnotationVerifier, CertificateVerifier, PublicKeyVerifier,
 };
 use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
-use sigstore::registry::{Auth, OciReference};
+use sigstore::registry::OciReference;
 
 use super::identity::{IdentityConstraint, IdentityMatch, LayerCertificates, normalise_prefix};
 use super::registry::{Sources, parse_reference};
@@ -58,7 +57,8 @@ impl Verifier<'_> {
         let image = image_of(input);
         if is_keyless(input) && self.trust.is_none() {
             return Err(
-                "keyless verification needs a Sigstore trust root: pass --trust-root".into(),
+                "keyless verification needs a Sigstore trust root: pass --sigstore-trust-config"
+                    .into(),
             );
         }
         let reference = OciReference::from_str(image).map_err(|e| invalid_reference(image, &e))?;
@@ -74,7 +74,11 @@ impl Verifier<'_> {
         let mut client = builder
             .build()
             .map_err(|e| format!("cannot build the cosign client: {e}"))?;
-        let auth = Auth::Anonymous;
+        let auth = self
+            .sources
+            .credentials
+            .sigstore_auth(reference.resolve_registry())
+            .map_err(|e| e.to_string())?;
         let (signature_image, source_digest) = client
             .triangulate(&reference, &auth)
             .await
@@ -125,7 +129,7 @@ impl Verifier<'_> {
     async fn layer_certificates(&self, signature_image: &str) -> Result<LayerCertificates, String> {
         let reference = parse_reference(signature_image)?;
         let (manifest, _) = oci_client::Client::new(self.sources.oci_config())
-            .pull_manifest(&reference, &RegistryAuth::Anonymous)
+            .pull_manifest(&reference, &self.sources.oci_auth(&reference)?)
             .await
             .map_err(|e| format!("failed to get image trusted layers: {e}"))?;
         let OciManifest::Image(manifest) = manifest else {
