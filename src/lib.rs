@@ -14,13 +14,13 @@
     )
 )]
 
-pub mod binding;
-pub mod bundle_only;
+pub mod checks;
 pub mod escape;
 pub mod glob;
 pub mod host;
-pub mod keyless_regex;
 pub mod matching;
+pub mod outcome;
+pub mod patch;
 pub mod pattern;
 pub mod plan;
 pub mod reference;
@@ -38,8 +38,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
-use binding::Binder;
-use host::{Host, HostApi};
+use host::Host;
 use plan::PlanContext;
 use verdict::{Decision, Verdict};
 use workload::Inspection;
@@ -109,9 +108,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         unchanged: &unchanged,
     };
     let plan = plan::plan(&settings.rules, &workload.sites, &context);
-    let api = HostApi::new(host);
-    let binder = Binder::new(&api, settings.fulcio_chain.as_deref());
-    let outcomes = verdict::run_checks(&plan, &api, &binder, settings.bind_keyless);
+    let outcomes = checks::run_checks(&plan, host, &settings);
     let pin = settings.modify_images_with_digest && (settings.pin_workloads || workload.is_pod);
     let Decision { verdict, warnings } = verdict::decide(&workload, &plan, &outcomes, pin);
     let mut response = match verdict {
@@ -120,7 +117,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Verdict::Mutate(rewrites) => {
             let object = request.get("object").unwrap_or(&Value::Null);
             ValidationResponse {
-                mutated_object: Some(verdict::mutated_object(object, &rewrites)?),
+                mutated_object: Some(patch::mutated_object(object, &rewrites)?),
                 ..accept()
             }
         }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::escape::{plain, quoted};
+use crate::outcome::Operation;
 
 /// A Kubernetes group/version/kind as the API server sends it in `request.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,11 +166,13 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     let Some(spec_pointer) = pod_spec_pointer(gvk) else {
         return Ok(Inspection::NotOurs);
     };
-    let operation = request
-        .get("operation")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if matches!(operation, "DELETE" | "CONNECT") {
+    let operation = Operation::from_wire(
+        request
+            .get("operation")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    );
+    if !operation.carries_object() {
         return Ok(Inspection::NotOurs);
     }
     let object = request.get("object").filter(|o| !o.is_null());
@@ -210,7 +213,7 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     for role in roles {
         collect_sites(pod_spec, spec_pointer, *role, &mut sites).map_err(fail)?;
     }
-    if gvk.kind == "Pod" && operation == "UPDATE" {
+    if gvk.kind == "Pod" && operation == Operation::Update {
         mark_immutable_pod_sites(request, sub_resource == EPHEMERAL_SUBRESOURCE, &mut sites);
     }
     Ok(Inspection::Workload(Workload {
@@ -247,7 +250,11 @@ fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites:
 /// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
 /// the new object. `None` when the request is no UPDATE or the old object cannot be read.
 pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
-    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
+    let is_update = request
+        .get("operation")
+        .and_then(Value::as_str)
+        .map(Operation::from_wire)
+        == Some(Operation::Update);
     let old = request
         .get("oldObject")
         .filter(|o| is_update && o.is_object())?;

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo;
 
-use crate::binding::{Binder, MAX_CANDIDATES};
+use super::binding::{Binder, MAX_CANDIDATES};
+use crate::outcome::{CheckFailure, CheckOutcome};
 use crate::settings::{IssuerMatch, RegexIdentity, anchored};
-use crate::verdict::CheckOutcome;
 
 fn describe(entry: &RegexIdentity) -> String {
     let issuer = match &entry.issuer {
@@ -33,10 +33,13 @@ pub fn answers(
     entries
         .iter()
         .map(|entry| {
-            let (_, candidates) = certificates.as_ref().map_err(Clone::clone)?;
-            let subject = anchored(&entry.subject_pattern).map_err(|e| e.to_string())?;
+            let (_, candidates) = certificates
+                .as_ref()
+                .map_err(|e| CheckFailure::Signatures(e.clone()))?;
+            let expression = |e: regex_lite::Error| CheckFailure::Expression(e.to_string());
+            let subject = anchored(&entry.subject_pattern).map_err(expression)?;
             let issuer_pattern = match &entry.issuer {
-                IssuerMatch::Pattern(p) => Some(anchored(p).map_err(|e| e.to_string())?),
+                IssuerMatch::Pattern(p) => Some(anchored(p).map_err(expression)?),
                 IssuerMatch::Exact(_) => None,
             };
             let issuer_matches = |issuer: &str| match (&entry.issuer, &issuer_pattern) {
@@ -54,17 +57,16 @@ pub fn answers(
                     .then(|| (issuer.to_string(), subject_text.to_string()))
             }));
             if identities.len() > MAX_CANDIDATES {
-                return Err(format!(
-                    "the signatures carry {} distinct identities matching {}, more than the {MAX_CANDIDATES} the policy examines",
-                    identities.len(),
-                    describe(entry)
-                ));
+                return Err(CheckFailure::TooManyIdentities {
+                    count: identities.len(),
+                    entry: describe(entry),
+                    limit: MAX_CANDIDATES,
+                });
             }
             if identities.is_empty() {
-                return Err(format!(
-                    "no signature certificate matches {}",
-                    describe(entry)
-                ));
+                return Err(CheckFailure::NoMatchingIdentity {
+                    entry: describe(entry),
+                });
             }
             let mut reasons = Vec::new();
             for (issuer, subject) in identities {
@@ -78,14 +80,13 @@ pub fn answers(
                 };
                 match ask(&request) {
                     Ok(digest) => return Ok(digest),
-                    Err(reason) => reasons.push(format!("{subject}: {reason}")),
+                    Err(reason) => reasons.push((subject, reason)),
                 }
             }
-            Err(format!(
-                "no identity matching {} verified ({})",
-                describe(entry),
-                reasons.join("; ")
-            ))
+            Err(CheckFailure::NoIdentityVerified {
+                entry: describe(entry),
+                reasons,
+            })
         })
         .collect()
 }
