@@ -4,12 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::verification::{KeylessInfo, KeylessPrefixInfo};
-
 use crate::matching::RuleMatcher;
 use crate::reference::{ImageReference, ReferenceError};
-use crate::settings::{Check, Exemption, Rule};
+use crate::settings::{Exemption, RequestContext, Requests, Rule};
 use crate::workload::{ImageSite, ImageValue, SiteKey};
 
 /// What the plan knows about one image site before asking the host.
@@ -168,91 +165,12 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
 }
 
 impl PlannedCheck<'_> {
-    /// The host requests that together make this check. Without a threshold every request must
-    /// succeed (the upstream meaning of a list: all of them), and a key or identity list is one
-    /// request. With a threshold each listed signer is its own request, so that they can be
-    /// counted.
-    pub fn requests(&self) -> Vec<SigstoreVerificationInputV2> {
-        let image = self.image.clone();
-        let annotations = self.rule.annotations.clone();
-        let split = self.rule.threshold.is_some();
-        let groups = |count: usize| -> Vec<std::ops::Range<usize>> {
-            match split {
-                true => (0..count).map(|i| i..i + 1).collect(),
-                false => std::iter::once(0..count).collect(),
-            }
-        };
-        match &self.rule.check {
-            Check::PubKeys(keys) => groups(keys.len())
-                .into_iter()
-                .map(|range| SigstoreVerificationInputV2::SigstorePubKeyVerify {
-                    image: image.clone(),
-                    pub_keys: keys.get(range).unwrap_or_default().to_vec(),
-                    annotations: annotations.clone(),
-                })
-                .collect(),
-            Check::Keyless(identities) => groups(identities.len())
-                .into_iter()
-                .map(|range| SigstoreVerificationInputV2::SigstoreKeylessVerify {
-                    image: image.clone(),
-                    keyless: identities
-                        .get(range)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|id| KeylessInfo {
-                            issuer: id.issuer.clone(),
-                            subject: id.subject.clone(),
-                        })
-                        .collect(),
-                    annotations: annotations.clone(),
-                })
-                .collect(),
-            Check::KeylessPrefix(prefixes) => groups(prefixes.len())
-                .into_iter()
-                .map(
-                    |range| SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
-                        image: image.clone(),
-                        keyless_prefix: prefixes
-                            .get(range)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|p| KeylessPrefixInfo {
-                                issuer: p.issuer.clone(),
-                                url_prefix: p.url_prefix.clone(),
-                            })
-                            .collect(),
-                        annotations: annotations.clone(),
-                    },
-                )
-                .collect(),
-            // Its requests depend on the certificates found on the image's signatures.
-            Check::KeylessRegex(_) => Vec::new(),
-            Check::GithubActions { owner, repo } => {
-                vec![SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
-                    image,
-                    owner: owner.clone(),
-                    repo: repo.clone(),
-                    annotations,
-                }]
-            }
-            Check::Certificates {
-                certificates,
-                chain,
-                require_rekor_bundle,
-            } => certificates
-                .iter()
-                .map(
-                    |certificate| SigstoreVerificationInputV2::SigstoreCertificateVerify {
-                        image: image.clone(),
-                        certificate: certificate.as_bytes().to_vec(),
-                        certificate_chain: chain
-                            .as_ref()
-                            .map(|c| c.iter().map(|pem| pem.as_bytes().to_vec()).collect()),
-                        require_rekor_bundle: *require_rekor_bundle,
-                        annotations: annotations.clone(),
-                    },
-                )
-                .collect(),
-        }
+    /// The host requests that together make this check (see [`Check::requests`]).
+    pub fn requests(&self) -> Requests<'_> {
+        self.rule.check.requests(&RequestContext {
+            image: &self.image,
+            annotations: self.rule.annotations.as_ref(),
+            per_signer: self.rule.threshold.is_some(),
+        })
     }
 }

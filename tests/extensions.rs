@@ -303,7 +303,7 @@ fn extension_settings_are_validated() {
         (
             "threshold on githubActions",
             json!({"signatures": [{"image": "*", "threshold": 1, "githubActions": {"owner": "o"}}]}),
-            "rule #0 (githubActions), field \"threshold\": only valid on pubKeys, keyless, keylessPrefix and certificates rules",
+            "rule #0 (githubActions), field \"threshold\": only valid on pubKeys, keyless, keylessPrefix, keylessRegex and certificates rules",
         ),
         (
             "unknown mode",

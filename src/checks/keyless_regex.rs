@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo;
 
 use super::binding::{Binder, MAX_CANDIDATES};
 use crate::outcome::{CheckFailure, CheckOutcome};
-use crate::settings::{IssuerMatch, RegexIdentity, anchored};
+use crate::settings::{IssuerMatch, KeylessIdentity, RegexIdentity, anchored, keyless_request};
 
 fn describe(entry: &RegexIdentity) -> String {
     let issuer = match &entry.issuer {
@@ -70,14 +69,11 @@ pub fn answers(
             }
             let mut reasons = Vec::new();
             for (issuer, subject) in identities {
-                let request = SigstoreVerificationInputV2::SigstoreKeylessVerify {
-                    image: image.to_string(),
-                    keyless: vec![KeylessInfo {
-                        issuer,
-                        subject: subject.clone(),
-                    }],
-                    annotations: annotations.cloned(),
+                let identity = KeylessIdentity {
+                    issuer,
+                    subject: subject.clone(),
                 };
+                let request = keyless_request(image, &[identity], annotations);
                 match ask(&request) {
                     Ok(digest) => return Ok(digest),
                     Err(reason) => reasons.push((subject, reason)),

@@ -11,7 +11,7 @@ use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use crate::host::{Host, HostApi};
 use crate::outcome::{CheckFailure, CheckOutcome, Digest, SignerAnswer};
 use crate::plan::{Plan, PlannedCheck};
-use crate::settings::{Check, Settings};
+use crate::settings::{Requests, Settings};
 use binding::{Binder, image_of};
 use bundle_only::BundleOnly;
 
@@ -83,18 +83,20 @@ fn run_check(check: &PlannedCheck<'_>, asker: &Asker<'_>) -> CheckOutcome {
         return Err(CheckFailure::DigestRequired);
     }
     let label = |i: usize| format!("{} #{i}", rule.check.kind().signer_label());
-    // keylessRegex asks about the identities found on the signatures, one answer per entry.
-    let answers = match &rule.check {
-        Check::KeylessRegex(entries) => keyless_regex::answers(
+    let answers = match check.requests() {
+        // One answer per entry, from the identities found on the signatures.
+        Requests::FromSignatures(entries) => keyless_regex::answers(
             entries,
             &check.image,
             rule.annotations.as_ref(),
             asker.binder,
             |request| asker.ask(request),
         ),
-        _ if rule.threshold.is_some() => check.requests().iter().map(|r| asker.ask(r)).collect(),
+        Requests::Fixed(requests) if rule.threshold.is_some() => {
+            requests.iter().map(|r| asker.ask(r)).collect()
+        }
         // All must pass; a certificates rule asks once per certificate, stopping at a failure.
-        _ => return all_requests(&check.requests(), asker, label),
+        Requests::Fixed(requests) => return all_requests(&requests, asker, label),
     };
     combine(answers, rule.threshold, label)
 }

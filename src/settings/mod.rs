@@ -3,6 +3,7 @@
 
 mod dates;
 mod exemptions;
+mod kinds;
 mod parse;
 mod pem_check;
 mod public_good;
@@ -14,9 +15,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use dates::{day_end_unix, rfc3339_from_unix};
+pub use kinds::{
+    Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, RegexIdentity, RequestContext,
+    Requests, anchored, keyless_request, normalised_url_prefix,
+};
 pub use parse::{parse_admitted_settings, parse_settings};
 pub use public_good::public_good_fulcio_chain;
-pub use signers::normalised_url_prefix;
 pub use trust::check_certificate_chains;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,145 +78,6 @@ pub struct Exemption {
     pub expires: String,
     /// First second after the exemption ends.
     pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeylessIdentity {
-    pub issuer: String,
-    pub subject: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeylessPrefix {
-    pub issuer: String,
-    pub url_prefix: String,
-}
-
-/// A `keylessRegex` entry: expressions are anchored (whole-string) and compiled at validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegexIdentity {
-    pub issuer: IssuerMatch,
-    pub subject_pattern: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IssuerMatch {
-    Exact(String),
-    Pattern(String),
-}
-
-/// `pattern` as a whole-string regular expression.
-pub fn anchored(pattern: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
-    regex_lite::Regex::new(&format!("^(?:{pattern})$"))
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
-    PubKeys(Vec<String>),
-    Keyless(Vec<KeylessIdentity>),
-    KeylessPrefix(Vec<KeylessPrefix>),
-    KeylessRegex(Vec<RegexIdentity>),
-    GithubActions {
-        owner: String,
-        repo: Option<String>,
-    },
-    Certificates {
-        certificates: Vec<String>,
-        chain: Option<Vec<String>>,
-        require_rekor_bundle: bool,
-    },
-}
-
-/// The settings key that selects each kind of check; also how messages name the kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckKind {
-    PubKeys,
-    Keyless,
-    KeylessPrefix,
-    KeylessRegex,
-    GithubActions,
-    Certificates,
-}
-
-impl CheckKind {
-    /// Kinds whose identity comes from a Fulcio certificate.
-    pub fn is_keyless(self) -> bool {
-        matches!(
-            self,
-            CheckKind::Keyless
-                | CheckKind::KeylessPrefix
-                | CheckKind::KeylessRegex
-                | CheckKind::GithubActions
-        )
-    }
-
-    /// Kinds listing several signers, where `threshold` can ask for fewer than all of them.
-    pub fn has_signer_list(self) -> bool {
-        !matches!(self, CheckKind::GithubActions)
-    }
-
-    /// How a message names one listed signer of this kind.
-    pub fn signer_label(self) -> &'static str {
-        match self {
-            CheckKind::PubKeys => "key",
-            CheckKind::Keyless => "identity",
-            CheckKind::KeylessPrefix => "prefix",
-            CheckKind::KeylessRegex => "identity",
-            CheckKind::GithubActions => "workflow",
-            CheckKind::Certificates => "certificate",
-        }
-    }
-
-    pub const ALL: [CheckKind; 6] = [
-        CheckKind::PubKeys,
-        CheckKind::Keyless,
-        CheckKind::KeylessPrefix,
-        CheckKind::KeylessRegex,
-        CheckKind::GithubActions,
-        CheckKind::Certificates,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            CheckKind::PubKeys => "pubKeys",
-            CheckKind::Keyless => "keyless",
-            CheckKind::KeylessPrefix => "keylessPrefix",
-            CheckKind::KeylessRegex => "keylessRegex",
-            CheckKind::GithubActions => "githubActions",
-            CheckKind::Certificates => "certificates",
-        }
-    }
-}
-
-impl fmt::Display for CheckKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-impl Check {
-    /// How many signers the rule lists.
-    pub fn signer_count(&self) -> usize {
-        match self {
-            Check::PubKeys(keys) => keys.len(),
-            Check::Keyless(identities) => identities.len(),
-            Check::KeylessPrefix(prefixes) => prefixes.len(),
-            Check::KeylessRegex(identities) => identities.len(),
-            Check::GithubActions { .. } => 1,
-            Check::Certificates { certificates, .. } => certificates.len(),
-        }
-    }
-
-    pub fn kind(&self) -> CheckKind {
-        match self {
-            Check::PubKeys(_) => CheckKind::PubKeys,
-            Check::Keyless(_) => CheckKind::Keyless,
-            Check::KeylessPrefix(_) => CheckKind::KeylessPrefix,
-            Check::KeylessRegex(_) => CheckKind::KeylessRegex,
-            Check::GithubActions { .. } => CheckKind::GithubActions,
-            Check::Certificates { .. } => CheckKind::Certificates,
-        }
-    }
 }
 
 /// Where in the settings a problem is: every message names the rule, its kind and the field.

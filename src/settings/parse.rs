@@ -5,13 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::exemptions::parse_exemptions;
-use super::pem_check::{check_certificate, check_public_key};
-use super::signers::check_distinct;
+use super::pem_check::check_certificate;
 use super::vocabulary::{UI_KEYS, is_empty_default, near_miss};
-use super::{
-    Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, Mode, RegexIdentity, Rule,
-    Settings, SettingsError, anchored,
-};
+use super::{Check, CheckKind, Mode, Rule, Settings, SettingsError};
 use crate::pattern::{Language, check as check_pattern};
 
 const TOP_LEVEL_KEYS: [&str; 8] = [
@@ -222,10 +218,11 @@ fn refuse_unbindable_annotations(rules: &[Rule], bind_keyless: bool) -> Result<(
 }
 
 /// A list entry of a rule with its field path, e.g. `keyless[1]`.
-type NamedEntry<'a> = (String, &'a Map<String, Value>);
+pub(super) type NamedEntry<'a> = (String, &'a Map<String, Value>);
 
-/// One rule's JSON object plus what is known about it so far, for precise messages.
-struct RuleFields<'a> {
+/// One rule's JSON object plus what is known about it so far, for precise messages. The kinds
+/// (`kinds/`) read their own fields through it.
+pub(super) struct RuleFields<'a> {
     index: usize,
     kind: Option<CheckKind>,
     object: &'a Map<String, Value>,
@@ -250,7 +247,18 @@ impl<'a> RuleFields<'a> {
         })
     }
 
-    fn error(&self, field: Option<&str>, problem: impl Into<String>) -> SettingsError {
+    /// The rule's value at `key`.
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.object.get(key)
+    }
+
+    /// Whether content is checked (PEM material, expressions), not only structure.
+    pub(super) fn checks_content(&self) -> bool {
+        self.scrutiny == Scrutiny::Full
+    }
+
+    /// A refusal of this rule, at `field` when given.
+    pub(super) fn error(&self, field: Option<&str>, problem: impl Into<String>) -> SettingsError {
         SettingsError {
             rule: Some(self.index),
             kind: self.kind,
@@ -281,7 +289,10 @@ impl<'a> RuleFields<'a> {
             [kind] => Ok(*kind),
             [] => Err(self.error(
                 None,
-                "no signature kind: set exactly one of pubKeys, keyless, keylessPrefix, keylessRegex, githubActions, certificates",
+                format!(
+                    "no signature kind: set exactly one of {}",
+                    CheckKind::listing(|_| true, None)
+                ),
             )),
             many => {
                 let names: Vec<&str> = many.iter().map(|k| k.key()).collect();
@@ -314,7 +325,10 @@ impl<'a> RuleFields<'a> {
         if self.object.contains_key(THRESHOLD_KEY) && !kind.has_signer_list() {
             return Err(self.error(
                 Some(THRESHOLD_KEY),
-                "only valid on pubKeys, keyless, keylessPrefix and certificates rules",
+                format!(
+                    "only valid on {} rules",
+                    CheckKind::listing(CheckKind::has_signer_list, Some("and"))
+                ),
             ));
         }
         let images = self.image_globs()?;
@@ -326,17 +340,11 @@ impl<'a> RuleFields<'a> {
         let mode = self.mode()?;
         let require_digest = self.flag("requireDigest")? || require_digest_everywhere;
         let annotations = self.annotations()?;
-        let check = match kind {
-            CheckKind::PubKeys => Check::PubKeys(self.pub_keys()?),
-            CheckKind::Keyless => Check::Keyless(self.keyless()?),
-            CheckKind::KeylessPrefix => Check::KeylessPrefix(self.keyless_prefix()?),
-            CheckKind::KeylessRegex => Check::KeylessRegex(self.keyless_regex()?),
-            CheckKind::GithubActions => self.github_actions()?,
-            CheckKind::Certificates => self.certificates()?,
-        };
+        let check = Check::parse(kind, &self)?;
         let threshold = self.threshold(check.signer_count())?;
         if self.scrutiny == Scrutiny::Full {
-            check_distinct(&check, threshold)
+            check
+                .check_distinct(threshold)
                 .map_err(|(field, problem)| self.error(Some(&field), problem))?;
         }
         Ok(Rule {
@@ -446,7 +454,7 @@ impl<'a> RuleFields<'a> {
         required_string_in(self.object, key).map_err(|problem| self.error(Some(key), problem))
     }
 
-    fn string_list(&self, key: &str) -> Result<Vec<String>, SettingsError> {
+    pub(super) fn string_list(&self, key: &str) -> Result<Vec<String>, SettingsError> {
         let items = self.non_empty_list(key)?;
         items
             .iter()
@@ -458,7 +466,7 @@ impl<'a> RuleFields<'a> {
             .collect()
     }
 
-    fn non_empty_list(&self, key: &str) -> Result<&'a Vec<Value>, SettingsError> {
+    pub(super) fn non_empty_list(&self, key: &str) -> Result<&'a Vec<Value>, SettingsError> {
         match self.object.get(key) {
             Some(Value::Array(items)) if items.is_empty() => {
                 Err(self.error(Some(key), "must not be empty"))
@@ -491,23 +499,7 @@ impl<'a> RuleFields<'a> {
         }
     }
 
-    fn pub_keys(&self) -> Result<Vec<String>, SettingsError> {
-        let keys = self.string_list("pubKeys")?;
-        if self.scrutiny == Scrutiny::Admission {
-            return Ok(keys);
-        }
-        for (i, key) in keys.iter().enumerate() {
-            check_public_key(key).map_err(|problem| {
-                self.error(
-                    Some(&format!("pubKeys[{i}]")),
-                    format!("not a PEM public key: {problem}"),
-                )
-            })?;
-        }
-        Ok(keys)
-    }
-
-    fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
+    pub(super) fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
         self.non_empty_list(key)?
             .iter()
             .enumerate()
@@ -521,7 +513,7 @@ impl<'a> RuleFields<'a> {
             .collect()
     }
 
-    fn entry_field(
+    pub(super) fn entry_field(
         &self,
         entry: &Map<String, Value>,
         field: &str,
@@ -533,7 +525,7 @@ impl<'a> RuleFields<'a> {
 
     /// In objects upstream also reads, unknown keys are ignored as upstream does, unless they
     /// misspell a known one.
-    fn reject_misspelled(
+    pub(super) fn reject_misspelled(
         &self,
         entry: &Map<String, Value>,
         field: &str,
@@ -551,7 +543,7 @@ impl<'a> RuleFields<'a> {
     }
 
     /// In objects only this policy defines, every unknown key is refused.
-    fn reject_unknown(
+    pub(super) fn reject_unknown(
         &self,
         entry: &Map<String, Value>,
         field: &str,
@@ -565,148 +557,6 @@ impl<'a> RuleFields<'a> {
             None => Ok(()),
         }
     }
-
-    fn keyless(&self) -> Result<Vec<KeylessIdentity>, SettingsError> {
-        self.entry_objects("keyless")?
-            .into_iter()
-            .map(|(field, entry)| {
-                self.reject_misspelled(entry, &field, &["issuer", "subject"])?;
-                Ok(KeylessIdentity {
-                    issuer: self.entry_field(entry, &field, "issuer")?,
-                    subject: self.entry_field(entry, &field, "subject")?,
-                })
-            })
-            .collect()
-    }
-
-    fn keyless_prefix(&self) -> Result<Vec<KeylessPrefix>, SettingsError> {
-        self.entry_objects("keylessPrefix")?
-            .into_iter()
-            .map(|(field, entry)| {
-                self.reject_misspelled(entry, &field, &["issuer", "urlPrefix", "url_prefix"])?;
-                // The upstream README documents `urlPrefix` while the upstream policy only
-                // loads `url_prefix`; deployed files use either, so both are accepted.
-                let prefix_key = match (
-                    entry.contains_key("urlPrefix"),
-                    entry.contains_key("url_prefix"),
-                ) {
-                    (true, true) => {
-                        return Err(self
-                            .error(Some(&field), "set either urlPrefix or url_prefix, not both"));
-                    }
-                    (false, true) => "url_prefix",
-                    _ => "urlPrefix",
-                };
-                let url_prefix = self.entry_field(entry, &field, prefix_key)?;
-                if !is_absolute_url(&url_prefix) {
-                    return Err(self.error(
-                        Some(&format!("{field}.{prefix_key}")),
-                        format!(
-                            "{url_prefix:?} is not an absolute URL (e.g. https://github.com/org/)"
-                        ),
-                    ));
-                }
-                Ok(KeylessPrefix {
-                    issuer: self.entry_field(entry, &field, "issuer")?,
-                    url_prefix,
-                })
-            })
-            .collect()
-    }
-
-    fn keyless_regex(&self) -> Result<Vec<RegexIdentity>, SettingsError> {
-        self.entry_objects("keylessRegex")?
-            .into_iter()
-            .map(|(field, entry)| {
-                self.reject_unknown(entry, &field, &["issuer", "issuerRegExp", "subjectRegExp"])?;
-                let pattern = |key: &str| -> Result<String, SettingsError> {
-                    let text = self.entry_field(entry, &field, key)?;
-                    if self.scrutiny == Scrutiny::Full {
-                        anchored(&text).map_err(|e| {
-                            self.error(
-                                Some(&format!("{field}.{key}")),
-                                format!("not a valid regular expression: {e}"),
-                            )
-                        })?;
-                    }
-                    Ok(text)
-                };
-                let issuer = match (
-                    entry.contains_key("issuer"),
-                    entry.contains_key("issuerRegExp"),
-                ) {
-                    (true, false) => IssuerMatch::Exact(self.entry_field(entry, &field, "issuer")?),
-                    (false, true) => IssuerMatch::Pattern(pattern("issuerRegExp")?),
-                    _ => {
-                        return Err(
-                            self.error(Some(&field), "set exactly one of issuer and issuerRegExp")
-                        );
-                    }
-                };
-                Ok(RegexIdentity {
-                    issuer,
-                    subject_pattern: pattern("subjectRegExp")?,
-                })
-            })
-            .collect()
-    }
-
-    fn github_actions(&self) -> Result<Check, SettingsError> {
-        let field = "githubActions";
-        let Some(Value::Object(entry)) = self.object.get(field) else {
-            return Err(self.error(
-                Some(field),
-                "must be an object with owner and optional repo",
-            ));
-        };
-        self.reject_misspelled(entry, field, &["owner", "repo"])?;
-        let owner = self.entry_field(entry, field, "owner")?;
-        let repo = match entry.get("repo") {
-            None | Some(Value::Null) => None,
-            Some(_) => Some(self.entry_field(entry, field, "repo")?),
-        };
-        Ok(Check::GithubActions { owner, repo })
-    }
-
-    fn certificates(&self) -> Result<Check, SettingsError> {
-        let certificates = self.string_list("certificates")?;
-        self.check_certificates("certificates", &certificates)?;
-        let chain = match self.object.get("certificateChain") {
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                let chain = self.string_list("certificateChain")?;
-                self.check_certificates("certificateChain", &chain)?;
-                Some(chain)
-            }
-        };
-        let require_rekor_bundle = match self.object.get("requireRekorBundle") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(self.error(Some("requireRekorBundle"), "must be true or false"));
-            }
-        };
-        Ok(Check::Certificates {
-            certificates,
-            chain,
-            require_rekor_bundle,
-        })
-    }
-
-    fn check_certificates(&self, key: &str, pems: &[String]) -> Result<(), SettingsError> {
-        if self.scrutiny == Scrutiny::Admission {
-            return Ok(());
-        }
-        for (i, pem) in pems.iter().enumerate() {
-            check_certificate(pem).map_err(|problem| {
-                self.error(
-                    Some(&format!("{key}[{i}]")),
-                    format!("not a PEM certificate: {problem}"),
-                )
-            })?;
-        }
-        Ok(())
-    }
 }
 
 fn required_string_in(map: &Map<String, Value>, key: &str) -> Result<String, String> {
@@ -716,17 +566,4 @@ fn required_string_in(map: &Map<String, Value>, key: &str) -> Result<String, Str
         None | Some(Value::Null) => Err("is required".into()),
         Some(_) => Err("must be a string".into()),
     }
-}
-
-/// `scheme://authority…` with no whitespace. The real engine panics on a prefix its URL parser
-/// refuses, so anything short of an absolute URL is refused here, at settings time.
-fn is_absolute_url(text: &str) -> bool {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return false;
-    };
-    let mut scheme_chars = scheme.chars();
-    let scheme_ok = scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    scheme_ok && !authority.is_empty() && !text.chars().any(char::is_whitespace)
 }

@@ -1,0 +1,94 @@
+//! `certificates`: PEM certificates of the signers, optionally with the chain they must chain
+//! to (checked through the host at settings validation, see `trust`). One request per
+//! certificate, always; certificates are distinct by DER and by the key they certify.
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use serde_json::Value;
+
+use super::{Check, RequestContext};
+use crate::settings::SettingsError;
+use crate::settings::parse::RuleFields;
+use crate::settings::pem_check::{certificate_identities, check_certificate};
+use crate::settings::signers::{Refusal, duplicate, first_pair};
+
+const KEY: &str = "certificates";
+
+pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
+    let certificates = fields.string_list(KEY)?;
+    check_certificates(fields, KEY, &certificates)?;
+    let chain = match fields.get("certificateChain") {
+        None | Some(Value::Null) => None,
+        Some(_) => {
+            let chain = fields.string_list("certificateChain")?;
+            check_certificates(fields, "certificateChain", &chain)?;
+            Some(chain)
+        }
+    };
+    let require_rekor_bundle = match fields.get("requireRekorBundle") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(fields.error(Some("requireRekorBundle"), "must be true or false"));
+        }
+    };
+    Ok(Check::Certificates {
+        certificates,
+        chain,
+        require_rekor_bundle,
+    })
+}
+
+fn check_certificates(
+    fields: &RuleFields<'_>,
+    key: &str,
+    pems: &[String],
+) -> Result<(), SettingsError> {
+    if !fields.checks_content() {
+        return Ok(());
+    }
+    for (i, pem) in pems.iter().enumerate() {
+        check_certificate(pem).map_err(|problem| {
+            fields.error(
+                Some(&format!("{key}[{i}]")),
+                format!("not a PEM certificate: {problem}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+pub(super) fn check_distinct(certificates: &[String]) -> Result<(), Refusal> {
+    let identities = certificates
+        .iter()
+        .map(|c| certificate_identities(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (KEY.to_string(), e))?;
+    if let Some(pair) = first_pair(&identities, |a, b| a.0 == b.0) {
+        return Err(duplicate(KEY, pair, "is the same certificate as"));
+    }
+    match first_pair(&identities, |a, b| a.1 == b.1) {
+        Some(pair) => Err(duplicate(KEY, pair, "certifies the same public key as")),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn requests(
+    certificates: &[String],
+    chain: Option<&[String]>,
+    require_rekor_bundle: bool,
+    context: &RequestContext<'_>,
+) -> Vec<SigstoreVerificationInputV2> {
+    certificates
+        .iter()
+        .map(
+            |certificate| SigstoreVerificationInputV2::SigstoreCertificateVerify {
+                image: context.image.to_string(),
+                certificate: certificate.as_bytes().to_vec(),
+                certificate_chain: chain
+                    .map(|c| c.iter().map(|pem| pem.as_bytes().to_vec()).collect()),
+                require_rekor_bundle,
+                annotations: context.annotations.cloned(),
+            },
+        )
+        .collect()
+}

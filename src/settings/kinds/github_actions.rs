@@ -1,0 +1,37 @@
+//! `githubActions`: a signature by a GitHub Actions workflow of an owner (and repository). One
+//! signer, so no list and no threshold.
+
+use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use serde_json::Value;
+
+use super::{Check, RequestContext};
+use crate::settings::SettingsError;
+use crate::settings::parse::RuleFields;
+
+const KEY: &str = "githubActions";
+
+pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
+    let Some(Value::Object(entry)) = fields.get(KEY) else {
+        return Err(fields.error(Some(KEY), "must be an object with owner and optional repo"));
+    };
+    fields.reject_misspelled(entry, KEY, &["owner", "repo"])?;
+    let owner = fields.entry_field(entry, KEY, "owner")?;
+    let repo = match entry.get("repo") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(fields.entry_field(entry, KEY, "repo")?),
+    };
+    Ok(Check::GithubActions { owner, repo })
+}
+
+pub(super) fn requests(
+    owner: &str,
+    repo: Option<&str>,
+    context: &RequestContext<'_>,
+) -> Vec<SigstoreVerificationInputV2> {
+    vec![SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
+        image: context.image.to_string(),
+        owner: owner.to_string(),
+        repo: repo.map(str::to_string),
+        annotations: context.annotations.cloned(),
+    }]
+}
