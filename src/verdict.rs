@@ -5,9 +5,10 @@
 //! of `warn` rules admit the object with a warning instead.
 
 use crate::escape::{plain, quoted};
-use crate::outcome::{CheckOutcome, Digest, Rewrite};
+use crate::outcome::{CheckFailure, CheckOutcome, Digest, Rewrite};
 use crate::plan::{Plan, SitePlan};
-use crate::settings::Mode;
+use crate::reference::ImageReference;
+use crate::settings::{Mode, Rule};
 use crate::workload::{ImageSite, Workload};
 
 /// Longest list of failures spelled out in a rejection; the rest are counted.
@@ -90,37 +91,24 @@ fn judge_site(
     plan: &Plan<'_>,
     outcomes: &[CheckOutcome],
 ) -> SiteJudgement {
-    let fail = |message: String| SiteJudgement {
-        failure: Some(message),
-        ..SiteJudgement::default()
-    };
     let (reference, checks, notes) = match site_plan {
-        SitePlan::MissingImage => return fail(format!("{}: has no image", site.describe())),
-        SitePlan::ImageNotString(found) => {
-            return fail(format!(
-                "{}: image is not a string (got {found})",
-                site.describe()
-            ));
-        }
-        SitePlan::BadReference(image, error) => {
-            return fail(format!(
-                "{} image {}: not a valid image reference: {}",
-                site.describe(),
-                quoted(image),
-                plain(&error.to_string())
-            ));
-        }
+        SitePlan::Checked {
+            reference,
+            checks,
+            warnings,
+        } => (reference, checks, warnings),
         SitePlan::Skipped { warning } => {
             return SiteJudgement {
                 warnings: warning.iter().cloned().collect(),
                 ..SiteJudgement::default()
             };
         }
-        SitePlan::Checked {
-            reference,
-            checks,
-            warnings,
-        } => (reference, checks, warnings),
+        unreadable => {
+            return SiteJudgement {
+                failure: unreadable_image(site, unreadable),
+                ..SiteJudgement::default()
+            };
+        }
     };
     let mut judgement = SiteJudgement {
         warnings: notes.clone(),
@@ -134,46 +122,19 @@ fn judge_site(
             continue;
         };
         let rule = check.rule;
-        match outcome {
-            Err(reason) => {
-                let problem = format!(
-                    "rule #{} ({}) failed: {}",
-                    rule.index,
-                    rule.check.kind(),
-                    plain(&reason.to_string())
-                );
-                match rule.mode {
-                    Mode::Enforce => problems.push(problem),
-                    Mode::Warn => judgement.warn_failures.push(format!(
-                        "{} image {}: {problem}",
-                        site.describe(),
-                        quoted(&reference.written)
-                    )),
-                }
-            }
-            Ok(digest) => digests.push((digest, rule.index)),
+        match (outcome, rule.mode) {
+            (Ok(digest), _) => digests.push((digest, rule.index)),
+            (Err(reason), Mode::Enforce) => problems.push(rule_failure(rule, reason)),
+            (Err(reason), Mode::Warn) => judgement.warn_failures.push(format!(
+                "{} image {}: {}",
+                site.describe(),
+                quoted(&reference.written),
+                rule_failure(rule, reason)
+            )),
         }
     }
     if let Some(&(digest, _)) = digests.first() {
-        if digests.iter().any(|(d, _)| *d != digest) {
-            let listed: Vec<String> = digests
-                .iter()
-                .map(|(d, rule)| format!("{d} by rule #{rule}"))
-                .collect();
-            problems.push(format!(
-                "rules verified different digests ({}): the image moved during verification",
-                listed.join(", ")
-            ));
-        }
-        if reference
-            .digest
-            .as_ref()
-            .is_some_and(|written| written != digest.as_str())
-        {
-            problems.push(format!(
-                "the signatures verified {digest}, not the digest the reference names"
-            ));
-        }
+        problems.extend(digest_problems(reference, digest, &digests));
         let pinned = reference.pinned(digest.as_str());
         judgement.rewrite = (pinned != reference.written).then_some(pinned);
     }
@@ -187,6 +148,65 @@ fn judge_site(
         judgement.rewrite = None;
     }
     judgement
+}
+
+/// Why a site whose image cannot be read as a reference is refused; `None` for a site the plan
+/// skipped or checked.
+fn unreadable_image(site: &ImageSite, site_plan: &SitePlan) -> Option<String> {
+    match site_plan {
+        SitePlan::MissingImage => Some(format!("{}: has no image", site.describe())),
+        SitePlan::ImageNotString(found) => Some(format!(
+            "{}: image is not a string (got {found})",
+            site.describe()
+        )),
+        SitePlan::BadReference(image, error) => Some(format!(
+            "{} image {}: not a valid image reference: {}",
+            site.describe(),
+            quoted(image),
+            plain(&error.to_string())
+        )),
+        SitePlan::Skipped { .. } | SitePlan::Checked { .. } => None,
+    }
+}
+
+/// One rule's failure on a site, as the rejection or warning names it.
+fn rule_failure(rule: &Rule, reason: &CheckFailure) -> String {
+    format!(
+        "rule #{} ({}) failed: {}",
+        rule.index,
+        rule.check.kind(),
+        plain(&reason.to_string())
+    )
+}
+
+/// What is wrong with the digests a site's rules verified (`(digest, rule index)`, the first
+/// being `first`): they must agree, and equal the digest the reference names, if any.
+fn digest_problems(
+    reference: &ImageReference,
+    first: &Digest,
+    digests: &[(&Digest, usize)],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if digests.iter().any(|(d, _)| *d != first) {
+        let listed: Vec<String> = digests
+            .iter()
+            .map(|(d, rule)| format!("{d} by rule #{rule}"))
+            .collect();
+        problems.push(format!(
+            "rules verified different digests ({}): the image moved during verification",
+            listed.join(", ")
+        ));
+    }
+    if reference
+        .digest
+        .as_ref()
+        .is_some_and(|written| written != first.as_str())
+    {
+        problems.push(format!(
+            "the signatures verified {first}, not the digest the reference names"
+        ));
+    }
+    problems
 }
 
 fn rejection_message(resource: &str, failures: &[String]) -> String {
