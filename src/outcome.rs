@@ -35,22 +35,24 @@ impl fmt::Display for Digest {
     }
 }
 
-/// One listed signer's answer within a threshold rule, for the "n of m" message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignerAnswer {
-    /// How the message names the signer, e.g. `key #1`.
-    pub label: String,
-    /// `None`: this signer verified.
-    pub failure: Option<CheckFailure>,
-}
-
-impl fmt::Display for SignerAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.failure {
-            None => write!(f, "{} ok", self.label),
-            Some(reason) => write!(f, "{}: {reason}", self.label),
-        }
-    }
+/// One listed signer's answer within a threshold rule, for the "n of m" message. `label` is
+/// how the message names the signer, e.g. `key #1`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SignerAnswer {
+    /// The signer verified.
+    #[error("{label} ok")]
+    Verified {
+        /// The signer's name in messages.
+        label: String,
+    },
+    /// The signer did not verify.
+    #[error("{label}: {reason}")]
+    Failed {
+        /// The signer's name in messages.
+        label: String,
+        /// Why.
+        reason: Box<CheckFailure>,
+    },
 }
 
 /// Why one (image, rule) check did not verify. `Display` is the text operators read in a

@@ -317,10 +317,6 @@ fn image_grammar(strict: bool) -> Grammar {
     use Part::*;
     // Repository path: [a-z0-9]+ (([._]|__|-+) [a-z0-9]+)* per component.
     let path = g.add(Repository);
-    let component = g.add(Repository);
-    let separated = g.add(Repository);
-    let underscore = g.add(Repository);
-    let dashes = g.add(Repository);
     // Tag and digest.
     let tag = g.add(Tag);
     let tag_rest = g.add(Tag);
@@ -343,18 +339,28 @@ fn image_grammar(strict: bool) -> Grammar {
             g.accepting_state(from);
         }
     };
+    // The rest of a component after its first character: [a-z0-9] runs joined by '.', '_',
+    // '__' or dashes, then the end of the reference, a tag or a digest, or (`then`) more.
+    // Returns the state inside a run and the one after a separator.
+    let component_rest = |g: &mut Grammar, then: Option<(Class, usize)>| {
+        let [inside, separated, underscore, dashes] = [(); 4].map(|_| g.add(Repository));
+        g.edge(inside, ALNUM, inside);
+        g.edge(inside, one(b'.'), separated);
+        g.edge(inside, one(b'_'), underscore);
+        g.edge(inside, one(b'-'), dashes);
+        if let Some((class, next)) = then {
+            g.edge(inside, class, next);
+        }
+        component_end(g, inside);
+        g.edge(separated, ALNUM, inside);
+        g.edge(underscore, one(b'_'), separated);
+        g.edge(underscore, ALNUM, inside);
+        g.edge(dashes, one(b'-'), dashes);
+        g.edge(dashes, ALNUM, inside);
+        (inside, separated)
+    };
+    let (component, _) = component_rest(&mut g, Some((one(b'/'), path)));
     g.edge(path, ALNUM, component);
-    g.edge(component, ALNUM, component);
-    g.edge(component, one(b'.'), separated);
-    g.edge(component, one(b'_'), underscore);
-    g.edge(component, one(b'-'), dashes);
-    g.edge(component, one(b'/'), path);
-    component_end(&mut g, component);
-    g.edge(separated, ALNUM, component);
-    g.edge(underscore, one(b'_'), separated);
-    g.edge(underscore, ALNUM, component);
-    g.edge(dashes, one(b'-'), dashes);
-    g.edge(dashes, ALNUM, component);
 
     g.edge(tag, WORD, tag_rest);
     g.edge(tag_rest, TAG_REST, tag_rest);
@@ -417,10 +423,7 @@ fn image_grammar(strict: bool) -> Grammar {
     let first_label = g.add(Registry);
     let next_label = g.add(Registry);
     for (start, dotted) in [(first_label, false), (next_label, true)] {
-        let alpha = g.add(Registry);
-        let alpha_dash = g.add(Registry);
-        let numeric = g.add(Registry);
-        let numeric_dash = g.add(Registry);
+        let [alpha, alpha_dash, numeric, numeric_dash] = [(); 4].map(|_| g.add(Registry));
         g.edge(start, LOWER, alpha);
         g.edge(start, DIGIT, numeric);
         for (inside, dash) in [(alpha, alpha_dash), (numeric, numeric_dash)] {
@@ -480,11 +483,8 @@ fn image_grammar(strict: bool) -> Grammar {
     if !strict {
         // No registry: a Docker Hub path, whose first component has no '.' (that would make it
         // a registry).
-        let first = g.add(Repository);
-        let inside = g.add(Repository);
-        let underscore_first = g.add(Repository);
-        let joined = g.add(Repository);
-        let dash_first = g.add(Repository);
+        let [first, inside, underscore_first, joined, dash_first] =
+            [(); 5].map(|_| g.add(Repository));
         g.edge(first, ALNUM, inside);
         g.edge(inside, ALNUM, inside);
         g.edge(inside, one(b'_'), underscore_first);
@@ -498,21 +498,8 @@ fn image_grammar(strict: bool) -> Grammar {
         g.edge(dash_first, ALNUM, inside);
         // …unless it is the only component (`127.0.0.1` alone is docker.io/library/127.0.0.1):
         // after a '.', no '/' may follow.
-        let alone = g.add(Repository);
-        let alone_separated = g.add(Repository);
-        let alone_underscore = g.add(Repository);
-        let alone_dashes = g.add(Repository);
+        let (_, alone_separated) = component_rest(&mut g, None);
         g.edge(inside, one(b'.'), alone_separated);
-        g.edge(alone, ALNUM, alone);
-        g.edge(alone, one(b'.'), alone_separated);
-        g.edge(alone, one(b'_'), alone_underscore);
-        g.edge(alone, one(b'-'), alone_dashes);
-        component_end(&mut g, alone);
-        g.edge(alone_separated, ALNUM, alone);
-        g.edge(alone_underscore, one(b'_'), alone_separated);
-        g.edge(alone_underscore, ALNUM, alone);
-        g.edge(alone_dashes, one(b'-'), alone_dashes);
-        g.edge(alone_dashes, ALNUM, alone);
         g.starts.push(first);
     }
     g

@@ -159,9 +159,12 @@ fn combine(
         answers: answers
             .iter()
             .enumerate()
-            .map(|(i, answer)| SignerAnswer {
-                label: label(i),
-                failure: answer.as_ref().err().cloned(),
+            .map(|(i, answer)| match answer {
+                Ok(_) => SignerAnswer::Verified { label: label(i) },
+                Err(reason) => SignerAnswer::Failed {
+                    label: label(i),
+                    reason: Box::new(reason.clone()),
+                },
             })
             .collect(),
     })

@@ -218,7 +218,7 @@ fn refuse_unbindable_annotations(rules: &[Rule], bind_keyless: bool) -> Result<(
 }
 
 /// A list entry of a rule with its field path, e.g. `keyless[1]`.
-pub(super) type NamedEntry<'a> = (String, &'a Map<String, Value>);
+type NamedEntry<'a> = (String, &'a Map<String, Value>);
 
 /// One rule's JSON object plus what is known about it so far, for precise messages. The kinds
 /// (`kinds/`) read their own fields through it.
@@ -499,7 +499,43 @@ impl<'a> RuleFields<'a> {
         }
     }
 
-    pub(super) fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
+    /// Each object of the list at `key`, parsed by `parse_entry` with its field path (e.g.
+    /// `keyless[1]`); every entry is checked to be an object before any is parsed.
+    pub(super) fn entries<T>(
+        &self,
+        key: &str,
+        parse_entry: impl Fn(&str, &Map<String, Value>) -> Result<T, SettingsError>,
+    ) -> Result<Vec<T>, SettingsError> {
+        self.entry_objects(key)?
+            .into_iter()
+            .map(|(field, entry)| parse_entry(&field, entry))
+            .collect()
+    }
+
+    /// With content checks on, each of `pems` must pass `check`; a refusal names the item
+    /// (`key[i]`) and says it is not `what`.
+    pub(super) fn check_pems(
+        &self,
+        key: &str,
+        pems: &[String],
+        check: fn(&str) -> Result<(), String>,
+        what: &str,
+    ) -> Result<(), SettingsError> {
+        if !self.checks_content() {
+            return Ok(());
+        }
+        for (i, pem) in pems.iter().enumerate() {
+            check(pem).map_err(|problem| {
+                self.error(
+                    Some(&format!("{key}[{i}]")),
+                    format!("not {what}: {problem}"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
         self.non_empty_list(key)?
             .iter()
             .enumerate()

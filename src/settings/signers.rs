@@ -9,6 +9,18 @@
 /// A refusal: the field of the later entry and why.
 pub(super) type Refusal = (String, String);
 
+/// Each of the `key` list's PEM texts decoded for comparison, or why one cannot be.
+pub(super) fn decoded<T>(
+    key: &str,
+    pems: &[String],
+    decode: fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, Refusal> {
+    pems.iter()
+        .map(|pem| decode(pem))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (key.to_string(), e))
+}
+
 /// The first pair of entries `(earlier, later)` for which `same` holds.
 pub(super) fn first_pair<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Option<(usize, usize)> {
     items.iter().enumerate().find_map(|(later, item)| {

@@ -9,18 +9,23 @@ use super::{Check, RequestContext};
 use crate::settings::SettingsError;
 use crate::settings::parse::RuleFields;
 use crate::settings::pem_check::{certificate_identities, check_certificate};
-use crate::settings::signers::{Refusal, duplicate, first_pair};
+use crate::settings::signers::{Refusal, decoded, duplicate, first_pair};
 
 const KEY: &str = "certificates";
 
 pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
     let certificates = fields.string_list(KEY)?;
-    check_certificates(fields, KEY, &certificates)?;
+    fields.check_pems(KEY, &certificates, check_certificate, "a PEM certificate")?;
     let chain = match fields.get("certificateChain") {
         None | Some(Value::Null) => None,
         Some(_) => {
             let chain = fields.string_list("certificateChain")?;
-            check_certificates(fields, "certificateChain", &chain)?;
+            fields.check_pems(
+                "certificateChain",
+                &chain,
+                check_certificate,
+                "a PEM certificate",
+            )?;
             Some(chain)
         }
     };
@@ -38,31 +43,8 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
     })
 }
 
-fn check_certificates(
-    fields: &RuleFields<'_>,
-    key: &str,
-    pems: &[String],
-) -> Result<(), SettingsError> {
-    if !fields.checks_content() {
-        return Ok(());
-    }
-    for (i, pem) in pems.iter().enumerate() {
-        check_certificate(pem).map_err(|problem| {
-            fields.error(
-                Some(&format!("{key}[{i}]")),
-                format!("not a PEM certificate: {problem}"),
-            )
-        })?;
-    }
-    Ok(())
-}
-
 pub(super) fn check_distinct(certificates: &[String]) -> Result<(), Refusal> {
-    let identities = certificates
-        .iter()
-        .map(|c| certificate_identities(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| (KEY.to_string(), e))?;
+    let identities = decoded(KEY, certificates, certificate_identities)?;
     if let Some(pair) = first_pair(&identities, |a, b| a.0 == b.0) {
         return Err(duplicate(KEY, pair, "is the same certificate as"));
     }
@@ -72,23 +54,18 @@ pub(super) fn check_distinct(certificates: &[String]) -> Result<(), Refusal> {
     }
 }
 
-pub(super) fn requests(
-    certificates: &[String],
+/// The host request verifying a signature of `image` made with `certificate`'s key.
+pub(super) fn request(
+    certificate: &str,
     chain: Option<&[String]>,
     require_rekor_bundle: bool,
     context: &RequestContext<'_>,
-) -> Vec<SigstoreVerificationInputV2> {
-    certificates
-        .iter()
-        .map(
-            |certificate| SigstoreVerificationInputV2::SigstoreCertificateVerify {
-                image: context.image.to_string(),
-                certificate: certificate.as_bytes().to_vec(),
-                certificate_chain: chain
-                    .map(|c| c.iter().map(|pem| pem.as_bytes().to_vec()).collect()),
-                require_rekor_bundle,
-                annotations: context.annotations.cloned(),
-            },
-        )
-        .collect()
+) -> SigstoreVerificationInputV2 {
+    SigstoreVerificationInputV2::SigstoreCertificateVerify {
+        image: context.image.to_string(),
+        certificate: certificate.as_bytes().to_vec(),
+        certificate_chain: chain.map(|c| c.iter().map(|pem| pem.as_bytes().to_vec()).collect()),
+        require_rekor_bundle,
+        annotations: context.annotations.cloned(),
+    }
 }

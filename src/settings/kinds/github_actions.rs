@@ -23,15 +23,16 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
     Ok(Check::GithubActions { owner, repo })
 }
 
-pub(super) fn requests(
+/// The host request verifying a signature of `image` by a workflow of `owner` (`repo`).
+pub(super) fn request(
     owner: &str,
     repo: Option<&str>,
     context: &RequestContext<'_>,
-) -> Vec<SigstoreVerificationInputV2> {
-    vec![SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
+) -> SigstoreVerificationInputV2 {
+    SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
         image: context.image.to_string(),
         owner: owner.to_string(),
         repo: repo.map(str::to_string),
         annotations: context.annotations.cloned(),
-    }]
+    }
 }

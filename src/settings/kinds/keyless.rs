@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo;
 
-use super::RequestContext;
 use crate::settings::SettingsError;
 use crate::settings::parse::RuleFields;
 use crate::settings::signers::{Refusal, duplicate, first_pair};
@@ -23,17 +22,13 @@ pub struct KeylessIdentity {
 }
 
 pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Vec<KeylessIdentity>, SettingsError> {
-    fields
-        .entry_objects(KEY)?
-        .into_iter()
-        .map(|(field, entry)| {
-            fields.reject_misspelled(entry, &field, &["issuer", "subject"])?;
-            Ok(KeylessIdentity {
-                issuer: fields.entry_field(entry, &field, "issuer")?,
-                subject: fields.entry_field(entry, &field, "subject")?,
-            })
+    fields.entries(KEY, |field, entry| {
+        fields.reject_misspelled(entry, field, &["issuer", "subject"])?;
+        Ok(KeylessIdentity {
+            issuer: fields.entry_field(entry, field, "issuer")?,
+            subject: fields.entry_field(entry, field, "subject")?,
         })
-        .collect()
+    })
 }
 
 pub(super) fn check_distinct(identities: &[KeylessIdentity]) -> Result<(), Refusal> {
@@ -60,13 +55,4 @@ pub fn keyless_request(
             .collect(),
         annotations: annotations.cloned(),
     }
-}
-
-pub(super) fn requests(
-    identities: &[KeylessIdentity],
-    context: &RequestContext<'_>,
-) -> Vec<SigstoreVerificationInputV2> {
-    context.per_group(identities, |identities| {
-        keyless_request(context.image, identities, context.annotations)
-    })
 }

@@ -3,10 +3,11 @@
 //! nested prefixes of one issuer are refused under a threshold of 2 or more, since one
 //! signature under the longer prefix satisfies both.
 
+use std::collections::BTreeMap;
+
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::KeylessPrefixInfo;
 
-use super::RequestContext;
 use crate::settings::SettingsError;
 use crate::settings::parse::RuleFields;
 use crate::settings::signers::{Refusal, duplicate, first_pair};
@@ -32,38 +33,34 @@ pub fn normalised_url_prefix(prefix: &str) -> String {
 }
 
 pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Vec<KeylessPrefix>, SettingsError> {
-    fields
-        .entry_objects(KEY)?
-        .into_iter()
-        .map(|(field, entry)| {
-            fields.reject_misspelled(entry, &field, &["issuer", "urlPrefix", "url_prefix"])?;
-            // The upstream README documents `urlPrefix` while the upstream policy only
-            // loads `url_prefix`; deployed files use either, so both are accepted.
-            let prefix_key = match (
-                entry.contains_key("urlPrefix"),
-                entry.contains_key("url_prefix"),
-            ) {
-                (true, true) => {
-                    return Err(
-                        fields.error(Some(&field), "set either urlPrefix or url_prefix, not both")
-                    );
-                }
-                (false, true) => "url_prefix",
-                _ => "urlPrefix",
-            };
-            let url_prefix = fields.entry_field(entry, &field, prefix_key)?;
-            if !is_absolute_url(&url_prefix) {
-                return Err(fields.error(
-                    Some(&format!("{field}.{prefix_key}")),
-                    format!("{url_prefix:?} is not an absolute URL (e.g. https://github.com/org/)"),
-                ));
+    fields.entries(KEY, |field, entry| {
+        fields.reject_misspelled(entry, field, &["issuer", "urlPrefix", "url_prefix"])?;
+        // The upstream README documents `urlPrefix` while the upstream policy only
+        // loads `url_prefix`; deployed files use either, so both are accepted.
+        let prefix_key = match (
+            entry.contains_key("urlPrefix"),
+            entry.contains_key("url_prefix"),
+        ) {
+            (true, true) => {
+                return Err(
+                    fields.error(Some(field), "set either urlPrefix or url_prefix, not both")
+                );
             }
-            Ok(KeylessPrefix {
-                issuer: fields.entry_field(entry, &field, "issuer")?,
-                url_prefix,
-            })
+            (false, true) => "url_prefix",
+            _ => "urlPrefix",
+        };
+        let url_prefix = fields.entry_field(entry, field, prefix_key)?;
+        if !is_absolute_url(&url_prefix) {
+            return Err(fields.error(
+                Some(&format!("{field}.{prefix_key}")),
+                format!("{url_prefix:?} is not an absolute URL (e.g. https://github.com/org/)"),
+            ));
+        }
+        Ok(KeylessPrefix {
+            issuer: fields.entry_field(entry, field, "issuer")?,
+            url_prefix,
         })
-        .collect()
+    })
 }
 
 /// `scheme://authority…` with no whitespace. The real engine panics on a prefix its URL parser
@@ -114,21 +111,21 @@ pub(super) fn check_distinct(
     }
 }
 
-pub(super) fn requests(
+/// The host request verifying a signature of `image` under all `prefixes`.
+pub(super) fn request(
+    image: &str,
     prefixes: &[KeylessPrefix],
-    context: &RequestContext<'_>,
-) -> Vec<SigstoreVerificationInputV2> {
-    context.per_group(prefixes, |prefixes| {
-        SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
-            image: context.image.to_string(),
-            keyless_prefix: prefixes
-                .iter()
-                .map(|p| KeylessPrefixInfo {
-                    issuer: p.issuer.clone(),
-                    url_prefix: p.url_prefix.clone(),
-                })
-                .collect(),
-            annotations: context.annotations.cloned(),
-        }
-    })
+    annotations: Option<&BTreeMap<String, String>>,
+) -> SigstoreVerificationInputV2 {
+    SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
+        image: image.to_string(),
+        keyless_prefix: prefixes
+            .iter()
+            .map(|p| KeylessPrefixInfo {
+                issuer: p.issuer.clone(),
+                url_prefix: p.url_prefix.clone(),
+            })
+            .collect(),
+        annotations: annotations.cloned(),
+    }
 }

@@ -34,41 +34,35 @@ pub fn anchored(pattern: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
 }
 
 pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Vec<RegexIdentity>, SettingsError> {
-    fields
-        .entry_objects(KEY)?
-        .into_iter()
-        .map(|(field, entry)| {
-            fields.reject_unknown(entry, &field, &["issuer", "issuerRegExp", "subjectRegExp"])?;
-            let pattern = |key: &str| -> Result<String, SettingsError> {
-                let text = fields.entry_field(entry, &field, key)?;
-                if fields.checks_content() {
-                    anchored(&text).map_err(|e| {
-                        fields.error(
-                            Some(&format!("{field}.{key}")),
-                            format!("not a valid regular expression: {e}"),
-                        )
-                    })?;
-                }
-                Ok(text)
-            };
-            let issuer = match (
-                entry.contains_key("issuer"),
-                entry.contains_key("issuerRegExp"),
-            ) {
-                (true, false) => IssuerMatch::Exact(fields.entry_field(entry, &field, "issuer")?),
-                (false, true) => IssuerMatch::Pattern(pattern("issuerRegExp")?),
-                _ => {
-                    return Err(
-                        fields.error(Some(&field), "set exactly one of issuer and issuerRegExp")
-                    );
-                }
-            };
-            Ok(RegexIdentity {
-                issuer,
-                subject_pattern: pattern("subjectRegExp")?,
-            })
+    fields.entries(KEY, |field, entry| {
+        fields.reject_unknown(entry, field, &["issuer", "issuerRegExp", "subjectRegExp"])?;
+        let pattern = |key: &str| -> Result<String, SettingsError> {
+            let text = fields.entry_field(entry, field, key)?;
+            if fields.checks_content() {
+                anchored(&text).map_err(|e| {
+                    fields.error(
+                        Some(&format!("{field}.{key}")),
+                        format!("not a valid regular expression: {e}"),
+                    )
+                })?;
+            }
+            Ok(text)
+        };
+        let issuer = match (
+            entry.contains_key("issuer"),
+            entry.contains_key("issuerRegExp"),
+        ) {
+            (true, false) => IssuerMatch::Exact(fields.entry_field(entry, field, "issuer")?),
+            (false, true) => IssuerMatch::Pattern(pattern("issuerRegExp")?),
+            _ => {
+                return Err(fields.error(Some(field), "set exactly one of issuer and issuerRegExp"));
+            }
+        };
+        Ok(RegexIdentity {
+            issuer,
+            subject_pattern: pattern("subjectRegExp")?,
         })
-        .collect()
+    })
 }
 
 pub(super) fn check_distinct(

@@ -177,8 +177,9 @@ impl RequestContext<'_> {
     fn per_group<T>(
         &self,
         signers: &[T],
-        make: impl Fn(&[T]) -> SigstoreVerificationInputV2,
+        make: impl Fn(&str, &[T], Option<&BTreeMap<String, String>>) -> SigstoreVerificationInputV2,
     ) -> Vec<SigstoreVerificationInputV2> {
+        let make = |group: &[T]| make(self.image, group, self.annotations);
         match self.per_signer {
             true => signers.chunks(1).map(make).collect(),
             false => vec![make(signers)],
@@ -245,23 +246,22 @@ impl Check {
     /// counted.
     pub fn requests<'c>(&'c self, context: &RequestContext<'_>) -> Requests<'c> {
         Requests::Fixed(match self {
-            Check::PubKeys(keys) => pub_keys::requests(keys, context),
-            Check::Keyless(identities) => keyless::requests(identities, context),
-            Check::KeylessPrefix(prefixes) => keyless_prefix::requests(prefixes, context),
+            Check::PubKeys(keys) => context.per_group(keys, pub_keys::request),
+            Check::Keyless(identities) => context.per_group(identities, keyless_request),
+            Check::KeylessPrefix(prefixes) => context.per_group(prefixes, keyless_prefix::request),
             Check::KeylessRegex(entries) => return Requests::FromSignatures(entries),
             Check::GithubActions { owner, repo } => {
-                github_actions::requests(owner, repo.as_deref(), context)
+                vec![github_actions::request(owner, repo.as_deref(), context)]
             }
+            // One request per certificate, whatever the threshold.
             Check::Certificates {
                 certificates,
                 chain,
                 require_rekor_bundle,
-            } => certificates::requests(
-                certificates,
-                chain.as_deref(),
-                *require_rekor_bundle,
-                context,
-            ),
+            } => certificates
+                .iter()
+                .map(|c| certificates::request(c, chain.as_deref(), *require_rekor_bundle, context))
+                .collect(),
         })
     }
 }
