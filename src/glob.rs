@@ -60,6 +60,7 @@ impl Piece {
     }
 }
 
+/// A compiled upstream glob (`*` any run, `?` one character), matched in linear time.
 #[derive(Debug, Clone)]
 pub struct Glob {
     /// The pattern split at every `*`: one piece means no `*` at all.
@@ -67,12 +68,14 @@ pub struct Glob {
 }
 
 impl Glob {
+    /// The glob `pattern` compiled.
     pub fn new(pattern: &str) -> Self {
         Self {
             pieces: pattern.split('*').map(Piece::new).collect(),
         }
     }
 
+    /// Whether the whole of `text` matches.
     pub fn matches(&self, text: &str) -> bool {
         let (Some(first), Some(last)) = (self.pieces.first(), self.pieces.last()) else {
             return text.is_empty();
@@ -266,6 +269,7 @@ pub struct GlobSet {
 }
 
 impl GlobSet {
+    /// The globs of `patterns`, sharing one scan for their required literals.
     pub fn new<'p>(patterns: impl IntoIterator<Item = &'p str>) -> Self {
         let globs: Vec<Glob> = patterns.into_iter().map(Glob::new).collect();
         let mut literals: Vec<String> = Vec::new();
@@ -289,10 +293,12 @@ impl GlobSet {
         }
     }
 
+    /// Number of globs.
     pub fn len(&self) -> usize {
         self.globs.len()
     }
 
+    /// Whether the set has no glob.
     pub fn is_empty(&self) -> bool {
         self.globs.is_empty()
     }

@@ -10,6 +10,7 @@ use std::cell::Cell;
 /// The policy's only contact with the world: calls of the `kubewarden` binding (`Err` carries
 /// the host's error text) and the clock.
 pub trait Host {
+    /// One host capability call of the `kubewarden` binding: `Err` carries the host's error text.
     fn call(&self, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String>;
 
     /// Seconds since the Unix epoch, `None` when no clock can be read.
@@ -41,8 +42,11 @@ struct TrustAnswer {
     reason: Option<String>,
 }
 
+/// The host's answer to `crypto/v1/is_certificate_trusted`.
 pub enum CertificateTrust {
+    /// The certificate chains to the given CA chain.
     Trusted,
+    /// It does not, with the host's reason.
     Untrusted(String),
 }
 
@@ -51,12 +55,14 @@ pub enum CertificateTrust {
 /// `failurePolicy: Ignore` admits; past this budget the remaining checks fail instead.
 pub const MAX_HOST_CALLS_PER_REQUEST: usize = 256;
 
+/// Typed host capability calls, counted against [`MAX_HOST_CALLS_PER_REQUEST`].
 pub struct HostApi<'h> {
     host: &'h dyn Host,
     calls: Cell<usize>,
 }
 
 impl<'h> HostApi<'h> {
+    /// Typed calls through `host`, none made yet.
     pub fn new(host: &'h dyn Host) -> Self {
         Self {
             host,

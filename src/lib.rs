@@ -4,6 +4,9 @@
 //! The core is pure: settings → plan of (image, rule) checks → host answers → verdict and
 //! patch. The host is reached only through [`host::Host`], so native tests substitute it.
 
+// Every public item says what it is for: the crate is read by the harness, the fuzzer and
+// the tests as much as it is compiled to wasm.
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(

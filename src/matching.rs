@@ -67,6 +67,7 @@ pub fn digest_form(glob: &str) -> Option<String> {
     ))
 }
 
+/// Every rule's globs compiled once: which rules apply to a reference in a namespace.
 pub struct RuleMatcher<'s> {
     rules: Vec<&'s Rule>,
     images: TaggedGlobs,

@@ -27,6 +27,7 @@ pub struct TokenGlob {
 }
 
 impl TokenGlob {
+    /// The glob `text` compiled: `*` any run, `?` one character, everything else literal.
     pub fn new(text: &str) -> Self {
         Self {
             tokens: text
@@ -78,8 +79,11 @@ fn representative(class: Class) -> u8 {
 
 /// An automaton with states `0..size()`.
 pub trait Automaton {
+    /// Number of states.
     fn size(&self) -> usize;
+    /// The states a string starts in.
     fn starts(&self) -> Vec<usize>;
+    /// Whether a string may end in `state`.
     fn accepting(&self, state: usize) -> bool;
     /// Every transition out of `state` as (characters, next state).
     fn edges(&self, state: usize, out: &mut Vec<(Class, usize)>);
@@ -203,11 +207,17 @@ fn trace(parent: &HashMap<usize, Reached>, mut index: usize) -> Vec<u8> {
 /// Which part of a reference a grammar state belongs to, to say why a glob is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Part {
+    /// The registry host.
     Registry,
+    /// The registry port.
     Port,
+    /// The repository path.
     Repository,
+    /// The tag.
     Tag,
+    /// The digest.
     Digest,
+    /// A namespace name.
     Namespace,
 }
 
@@ -544,7 +554,9 @@ fn namespace_grammar() -> Grammar {
 /// Why a glob can match nothing, and the glob to write instead when one is found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// Why nothing can match.
     pub reason: String,
+    /// A glob that would match what was probably meant.
     pub fix: Option<String>,
 }
 

@@ -12,16 +12,21 @@ use crate::workload::{ImageSite, ImageValue, SiteKey};
 /// What the plan knows about one image site before asking the host.
 #[derive(Debug)]
 pub enum SitePlan {
+    /// The site has no image field.
     MissingImage,
     /// The image field holds another JSON type (named).
     ImageNotString(&'static str),
+    /// The image text is not a valid reference (why).
     BadReference(String, ReferenceError),
     /// Admitted without verification, with an optional warning (exemption) or silently
     /// (an image an UPDATE did not change, when re-verification is off).
     Skipped {
+        /// Why the operator should know, if at all.
         warning: Option<String>,
     },
+    /// To verify with the rules that apply.
     Checked {
+        /// The parsed image.
         reference: ImageReference,
         /// Indices into `Plan::checks`, in rule order. Empty: no rule applies.
         checks: Vec<usize>,
@@ -30,23 +35,31 @@ pub enum SitePlan {
     },
 }
 
+/// One question for the host: an image against a rule.
 #[derive(Debug)]
 pub struct PlannedCheck<'s> {
     /// The image exactly as written: the host resolves it the way the kubelet will.
     pub image: String,
+    /// Whether the reference names a digest (`requireDigest`).
     pub has_digest: bool,
+    /// The rule to verify with.
     pub rule: &'s Rule,
 }
 
+/// What a request needs: per site what is known, and the distinct checks to ask.
 #[derive(Debug)]
 pub struct Plan<'s> {
+    /// One plan per site of the workload, in order.
     pub sites: Vec<SitePlan>,
+    /// The distinct (image, rule) checks.
     pub checks: Vec<PlannedCheck<'s>>,
 }
 
 /// Everything besides the rules that decides what is asked.
 pub struct PlanContext<'a> {
+    /// The request's namespace; `None` for cluster-scoped objects.
     pub namespace: Option<&'a str>,
+    /// Active and expired exemptions.
     pub exemptions: &'a [Exemption],
     /// Seconds since the Unix epoch; `None` when the host has no clock (exemptions then lapse).
     pub now: Option<i64>,
@@ -88,6 +101,7 @@ fn exemptness(reference: &ImageReference, context: &PlanContext<'_>) -> Exemptne
     }
 }
 
+/// The plan of one request: each site settled, skipped or checked against the rules that match it.
 pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_>) -> Plan<'s> {
     let matcher = RuleMatcher::new(rules, context.namespace);
     let mut checks: Vec<PlannedCheck<'s>> = Vec::new();

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
+/// The canonical Docker Hub registry.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Host names that serve Docker Hub's content under other names than `docker.io`.
 pub const DOCKER_HUB_ALIASES: [&str; 3] = [DOCKER_HUB, "index.docker.io", "registry-1.docker.io"];
@@ -18,37 +19,50 @@ const DEFAULT_TAG: &str = "latest";
 const MAX_NAME_LEN: usize = 255;
 const MAX_TAG_LEN: usize = 128;
 
+/// Why a text is not an image reference this policy verifies.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum ReferenceError {
+    /// Nothing written.
     #[error("the reference is empty")]
     Empty,
+    /// Spaces around the reference.
     #[error("the reference has leading or trailing whitespace")]
     Whitespace,
+    /// The registry part is not a host.
     #[error("the registry host {0:?} is not a valid host[:port]")]
     BadRegistry(String),
+    /// The port is not a port number.
     #[error("the registry port in {0:?} is not a port number from 1 to 65535")]
     BadPort(String),
     #[error(
         "the registry host {written:?} is not written canonically and registry clients may read it as {read}: write the registry as {canonical}"
     )]
+    /// A host resolvers read differently than written.
     NonCanonicalHost {
+        /// The host as written.
         written: String,
         /// How a resolver (glibc `inet_aton`) reads the host.
         read: String,
+        /// How to write it.
         canonical: String,
     },
     #[error(
         "the registry host {0:?} ends in a numeric label but is not an IPv4 address in dotted-quad form (such as 10.0.0.1)"
     )]
+    /// A numeric last label that is no dotted quad.
     NumericHost(String),
     #[error(
         "the repository path {0:?} is not valid (lower-case letters, digits and separators only)"
     )]
+    /// The repository path breaks the grammar.
     BadRepository(String),
+    /// Registry and path longer than registries accept.
     #[error("the repository name is longer than 255 characters")]
     NameTooLong,
+    /// The tag breaks the grammar.
     #[error("the tag {0:?} is not valid")]
     BadTag(String),
+    /// The digest is malformed.
     #[error("the digest {0:?} is not valid")]
     BadDigest(String),
 }
@@ -58,12 +72,15 @@ pub enum ReferenceError {
 /// decision (rules, skips, exemptions) is made on the canonical fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageReference {
+    /// The reference exactly as written.
     pub written: String,
     /// Registry host as written, if the reference names one.
     pub registry: Option<String>,
     /// Repository path as written (without registry).
     pub path: String,
+    /// Tag as written, if any.
     pub tag: Option<String>,
+    /// Digest as written, if any.
     pub digest: Option<String>,
     /// Canonical registry: lower case, no default port, numeric port without leading zeros,
     /// canonical IP literal, `docker.io` for every Docker Hub alias and for no registry.
@@ -73,6 +90,7 @@ pub struct ImageReference {
 }
 
 impl ImageReference {
+    /// `text` parsed as a reference, refused unless it is valid and its registry canonical.
     pub fn parse(text: &str) -> Result<Self, ReferenceError> {
         if text.is_empty() {
             return Err(ReferenceError::Empty);

@@ -14,18 +14,23 @@ use crate::workload::{ImageSite, Workload};
 /// Longest list of failures spelled out in a rejection; the rest are counted.
 pub const MAX_REPORTED_FAILURES: usize = 20;
 
+/// What the policy answers about the whole object.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// Admit unchanged.
     Accept,
     /// Accept with these image rewrites.
     Mutate(Vec<Rewrite>),
+    /// Refuse, with the message for the operator.
     Reject(String),
 }
 
 /// The verdict plus what the operator should hear even when the object is admitted.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Decision {
+    /// Accept, mutate or reject.
     pub verdict: Verdict,
+    /// Warnings and failures of `warn` rules, admitted or not.
     pub warnings: Vec<String>,
 }
 
@@ -41,6 +46,7 @@ struct SiteJudgement {
     rewrite: Option<String>,
 }
 
+/// Outcomes of the plan's checks → the verdict on the object and its warnings.
 pub fn decide(
     workload: &Workload,
     plan: &Plan<'_>,

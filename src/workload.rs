@@ -30,15 +30,21 @@ fn pod_spec_pointer(gvk: Gvk<'_>) -> Option<&'static str> {
     }
 }
 
+/// Which list of the PodSpec an image site belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
+    /// `containers`.
     Container,
+    /// `initContainers`.
     InitContainer,
+    /// `ephemeralContainers`.
     EphemeralContainer,
+    /// `volumes` with an `image` source.
     ImageVolume,
 }
 
 impl Role {
+    /// How messages name the role.
     pub fn describe(self) -> &'static str {
         match self {
             Role::Container => "container",
@@ -69,6 +75,7 @@ impl Role {
 /// What an entry holds where its image should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageValue {
+    /// A string: the image to verify.
     Text(String),
     /// No image field (or `null`): a failure, never a skip.
     Missing,
@@ -88,6 +95,7 @@ impl ImageValue {
         }
     }
 
+    /// The image text, when the site holds a string.
     pub fn text(&self) -> Option<&str> {
         match self {
             ImageValue::Text(text) => Some(text),
@@ -103,10 +111,13 @@ pub type SiteKey = (Role, String);
 /// One place in the object that names an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSite {
+    /// Which list.
     pub role: Role,
+    /// The entry's name, or `#index` when it has none.
     pub name: String,
     /// JSON pointer of the image string inside the object.
     pub pointer: String,
+    /// What the entry holds where its image should be.
     pub image: ImageValue,
     /// Whether the API server lets this request change the image here, i.e. whether it may be
     /// pinned. Sites that may not change are still verified, and left as written.
@@ -114,40 +125,50 @@ pub struct ImageSite {
 }
 
 impl ImageSite {
+    /// How messages name the site, e.g. `container "app"`.
     pub fn describe(&self) -> String {
         format!("{} {}", self.role.describe(), quoted(&self.name))
     }
 
+    /// The site's identity across an UPDATE.
     pub fn key(&self) -> SiteKey {
         (self.role, self.name.clone())
     }
 }
 
+/// An object this policy judges: its image sites and how to name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     /// `Kind namespace/name`, for messages.
     pub resource: String,
     /// Pods are what the kubelet runs; the other kinds are controllers' templates.
     pub is_pod: bool,
+    /// Every image site, in list order.
     pub sites: Vec<ImageSite>,
 }
 
+/// What a request's object is to this policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inspection {
     /// A kind, operation or subresource this policy does not judge.
     NotOurs,
+    /// A workload to judge.
     Workload(Workload),
 }
 
+/// A request whose object cannot be read where images are.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{resource} cannot be checked: {reason}")]
 pub struct WorkloadError {
+    /// The resource, as messages name it.
     pub resource: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
 const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
 
+/// Whether the request is ours, and every image site of its object.
 pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     let unknown = || WorkloadError {
         resource: "the request".into(),

@@ -24,23 +24,31 @@ const FULCIO_ISSUER_V1: u8 = 1;
 const FULCIO_GITHUB_REPOSITORY: u8 = 5;
 const FULCIO_ISSUER_V2: u8 = 8;
 
+/// Why a certificate yields no identity.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CertificateError {
+    /// Not PEM.
     #[error("not a PEM certificate: {0}")]
     Pem(String),
+    /// Not the DER structure of a certificate (what was expected).
     #[error("malformed DER: {0}")]
     Der(&'static str),
+    /// No subject alternative name to identify the signer.
     #[error("the certificate has no e-mail or URI subject alternative name")]
     NoSubject,
 }
 
+/// A Fulcio certificate's subject alternative name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
+    /// An e-mail identity (rfc822Name).
     Email(String),
+    /// A URI identity (workflows, SPIFFE IDs).
     Uri(String),
 }
 
 impl Subject {
+    /// The subject as text.
     pub fn as_str(&self) -> &str {
         match self {
             Subject::Email(s) | Subject::Uri(s) => s,
@@ -48,10 +56,14 @@ impl Subject {
     }
 }
 
+/// Who a Fulcio certificate says signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
+    /// The subject alternative name.
     pub subject: Subject,
+    /// The OIDC issuer extension, when present.
     pub issuer: Option<String>,
+    /// The GitHub workflow repository extension (`owner/repo`), when present.
     pub github_repository: Option<String>,
 }
 
@@ -125,6 +137,7 @@ pub fn identity_of_pem(pem_text: &str) -> Result<Identity, CertificateError> {
     identity_of_der(block.contents())
 }
 
+/// The identity a DER certificate names.
 pub fn identity_of_der(der: &[u8]) -> Result<Identity, CertificateError> {
     let (certificate, _) = expect(der, SEQUENCE, "certificate is not a SEQUENCE")?;
     let (tbs, _) = expect(certificate, SEQUENCE, "tbsCertificate is not a SEQUENCE")?;

@@ -25,6 +25,8 @@ const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 const GITHUB_URL: &str = "https://github.com/";
+/// Why a keyless identity the host accepted is refused when no certificate of it is proven
+/// to have signed the digest.
 pub const UNBOUND: &str = "identity found only on a signature its certificate did not make";
 /// What the host's trust check says when a certificate does not chain to the given CA, as
 /// opposed to a validity-period failure (protocol doc §3.6): `Certificate is not trusted by the
@@ -134,9 +136,13 @@ pub const MAX_CANDIDATES: usize = 8;
 /// PEM spelling) with the same bundle time are one candidate.
 #[derive(Debug, Clone)]
 pub struct Candidate {
+    /// The certificate as the layer annotation carries it, for host requests.
     pub pem: String,
+    /// Its DER bytes: what makes two candidates the same.
     pub der: Vec<u8>,
+    /// The Fulcio identity the certificate names.
     pub identity: Identity,
+    /// The Rekor bundle's integration time, when the layer has a bundle.
     pub integrated_time: Option<i64>,
 }
 
@@ -192,6 +198,7 @@ fn candidates_of(manifest: &Value) -> Result<Vec<Candidate>, String> {
 /// (image, certificate DER, bundle time): what one proof is about.
 type ProofKey = (String, Vec<u8>, Option<i64>);
 
+/// Proves keyless identities signed the digest; caches signature manifests and proofs per request.
 pub struct Binder<'a> {
     api: &'a HostApi<'a>,
     /// `None`: the built-in public-good chain, decoded on the first proof that needs it.
@@ -204,6 +211,7 @@ pub struct Binder<'a> {
 }
 
 impl<'a> Binder<'a> {
+    /// A binder asking through `api`, trusting `fulcio_chain` (`None`: public-good Sigstore).
     pub fn new(api: &'a HostApi<'a>, fulcio_chain: Option<&'a [String]>) -> Self {
         Self {
             api,

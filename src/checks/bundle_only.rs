@@ -23,6 +23,7 @@ const BUNDLE_ANNOTATION_PREFIX: &str = "dev.sigstore.bundle";
 /// Entries of the fallback index examined; the rest are not read.
 const MAX_INDEX_ENTRIES: usize = 64;
 
+/// How to sign so that a Kubewarden host finds the signature.
 pub const HOW_TO_SIGN: &str = "the Kubewarden host verifies only signatures stored under the `.sig` tag: sign with `cosign sign --new-bundle-format=false --use-signing-config=false` (cosign v3) or with cosign v2";
 
 /// What the registry holds beside the missing `.sig` tag, per image, read once per request.
@@ -32,6 +33,7 @@ pub struct BundleOnly<'a> {
 }
 
 impl<'a> BundleOnly<'a> {
+    /// An explainer asking through `api`, with nothing looked up yet.
     pub fn new(api: &'a HostApi<'a>) -> Self {
         Self {
             api,

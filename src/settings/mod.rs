@@ -23,22 +23,27 @@ pub use parse::{parse_admitted_settings, parse_settings};
 pub use public_good::public_good_fulcio_chain;
 pub use trust::check_certificate_chains;
 
+/// Validated settings: every rule parsed, every default applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// Pin each verified tag to its digest (mutation); on by default.
     pub modify_images_with_digest: bool,
     /// `false`: workload controllers are verified but keep their tags; their Pods get pinned.
     pub pin_workloads: bool,
     /// `false`: on UPDATE, images already in `oldObject` are not verified again.
     pub reverify_unchanged_images: bool,
+    /// Images admitted without verification until a date.
     pub exemptions: Vec<Exemption>,
     /// Prove each keyless identity signed the image (see `binding`); on by default.
     pub bind_keyless: bool,
     /// Fulcio CA chain for that proof, intermediates first, root last; `None`: the built-in
     /// public-good chain ([`public_good_fulcio_chain`]).
     pub fulcio_chain: Option<Vec<String>>,
+    /// The `signatures` rules, in order.
     pub rules: Vec<Rule>,
 }
 
+/// One `signatures` rule: which images, where, and which signers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// Position in `signatures`, used in every message about this rule.
@@ -49,18 +54,24 @@ pub struct Rule {
     pub skip_images: Vec<String>,
     /// Namespace globs the rule is limited to; `None`: every namespace and cluster scope.
     pub namespaces: Option<Vec<String>>,
+    /// Namespace globs the rule never applies in.
     pub exclude_namespaces: Vec<String>,
+    /// Enforce (reject) or warn on failure.
     pub mode: Mode,
     /// A matching reference must name a digest (rule setting or the global one).
     pub require_digest: bool,
     /// How many of the listed signers must verify; `None`: all of them (upstream meaning).
     pub threshold: Option<usize>,
+    /// Annotations the signature must carry.
     pub annotations: Option<BTreeMap<String, String>>,
+    /// The signers, by kind.
     pub check: Check,
 }
 
+/// What a failing rule does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// A failure rejects the object.
     Enforce,
     /// A failure admits the object with a warning and an audit annotation.
     Warn,
@@ -69,10 +80,13 @@ pub enum Mode {
 /// An image admitted without verification until the end of `expires` (UTC).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exemption {
+    /// Position in `exemptions`.
     pub index: usize,
     /// `registry/repository@digest`, compared with each image's content address.
     pub content_address: String,
+    /// The image as written in the settings.
     pub image: String,
+    /// Why it is exempt, repeated in every warning.
     pub reason: String,
     /// `YYYY-MM-DD` as written.
     pub expires: String,
@@ -83,9 +97,13 @@ pub struct Exemption {
 /// Where in the settings a problem is: every message names the rule, its kind and the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError {
+    /// The rule's position, when the problem is in a rule.
     pub rule: Option<usize>,
+    /// The rule's kind, once known.
     pub kind: Option<CheckKind>,
+    /// The field, as a path inside the rule or the settings.
     pub field: Option<String>,
+    /// What is wrong.
     pub problem: String,
 }
 

@@ -4,6 +4,8 @@
 use super::{Check, Settings, SettingsError};
 use crate::host::{CertificateTrust, Host, HostApi};
 
+/// `Err` when a `certificates` rule's certificate does not chain to its `certificateChain`,
+/// asked through the host.
 pub fn check_certificate_chains(settings: &Settings, host: &dyn Host) -> Result<(), SettingsError> {
     let api = HostApi::new(host);
     for rule in &settings.rules {
