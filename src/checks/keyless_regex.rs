@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 
-use super::binding::{Binder, MAX_CANDIDATES};
+use super::binding::{Binder, Candidate, MAX_CANDIDATES};
 use crate::outcome::{CheckFailure, CheckOutcome};
 use crate::settings::{IssuerMatch, KeylessIdentity, RegexIdentity, anchored, keyless_request};
 
@@ -35,40 +35,8 @@ pub fn answers(
             let (_, candidates) = certificates
                 .as_ref()
                 .map_err(|e| CheckFailure::Signatures(e.clone()))?;
-            let expression = |e: regex_lite::Error| CheckFailure::Expression(e.to_string());
-            let subject = anchored(&entry.subject_pattern).map_err(expression)?;
-            let issuer_pattern = match &entry.issuer {
-                IssuerMatch::Pattern(p) => Some(anchored(p).map_err(expression)?),
-                IssuerMatch::Exact(_) => None,
-            };
-            let issuer_matches = |issuer: &str| match (&entry.issuer, &issuer_pattern) {
-                (IssuerMatch::Exact(wanted), _) => issuer == wanted,
-                (_, Some(pattern)) => pattern.is_match(issuer),
-                _ => false,
-            };
-            // Each distinct identity once, in a stable order.
-            // `extend`, not `collect`: no sort instantiation in the module.
-            let mut identities: BTreeSet<(String, String)> = BTreeSet::new();
-            identities.extend(candidates.iter().filter_map(|c| {
-                let issuer = c.identity.issuer.as_deref()?;
-                let subject_text = c.identity.subject.as_str();
-                (issuer_matches(issuer) && subject.is_match(subject_text))
-                    .then(|| (issuer.to_string(), subject_text.to_string()))
-            }));
-            if identities.len() > MAX_CANDIDATES {
-                return Err(CheckFailure::TooManyIdentities {
-                    count: identities.len(),
-                    entry: describe(entry),
-                    limit: MAX_CANDIDATES,
-                });
-            }
-            if identities.is_empty() {
-                return Err(CheckFailure::NoMatchingIdentity {
-                    entry: describe(entry),
-                });
-            }
             let mut reasons = Vec::new();
-            for (issuer, subject) in identities {
+            for (issuer, subject) in matching_identities(entry, candidates)? {
                 let identity = KeylessIdentity {
                     issuer,
                     subject: subject.clone(),
@@ -85,4 +53,44 @@ pub fn answers(
             })
         })
         .collect()
+}
+
+/// The distinct (issuer, subject) pairs on the signatures that `entry` matches, in a stable
+/// order; at least one and at most [`MAX_CANDIDATES`].
+fn matching_identities(
+    entry: &RegexIdentity,
+    candidates: &[Candidate],
+) -> Result<BTreeSet<(String, String)>, CheckFailure> {
+    let expression = |e: regex_lite::Error| CheckFailure::Expression(e.to_string());
+    let subject = anchored(&entry.subject_pattern).map_err(expression)?;
+    let issuer_pattern = match &entry.issuer {
+        IssuerMatch::Pattern(p) => Some(anchored(p).map_err(expression)?),
+        IssuerMatch::Exact(_) => None,
+    };
+    let issuer_matches = |issuer: &str| match (&entry.issuer, &issuer_pattern) {
+        (IssuerMatch::Exact(wanted), _) => issuer == wanted,
+        (_, Some(pattern)) => pattern.is_match(issuer),
+        _ => false,
+    };
+    // `extend`, not `collect`: no sort instantiation in the module.
+    let mut identities: BTreeSet<(String, String)> = BTreeSet::new();
+    identities.extend(candidates.iter().filter_map(|c| {
+        let issuer = c.identity.issuer.as_deref()?;
+        let subject_text = c.identity.subject.as_str();
+        (issuer_matches(issuer) && subject.is_match(subject_text))
+            .then(|| (issuer.to_string(), subject_text.to_string()))
+    }));
+    if identities.len() > MAX_CANDIDATES {
+        return Err(CheckFailure::TooManyIdentities {
+            count: identities.len(),
+            entry: describe(entry),
+            limit: MAX_CANDIDATES,
+        });
+    }
+    if identities.is_empty() {
+        return Err(CheckFailure::NoMatchingIdentity {
+            entry: describe(entry),
+        });
+    }
+    Ok(identities)
 }

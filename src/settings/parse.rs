@@ -80,19 +80,7 @@ fn parse(value: &Value, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
     let exemptions = parse_exemptions(top.get("exemptions"))?;
     let bind_keyless = flag("bindKeyless", true)?;
     let fulcio_chain = parse_fulcio_chain(top.get("keylessTrustRoot"), scrutiny)?;
-    let rules = match top.get("signatures") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(_) => return Err(SettingsError::top("signatures", "must be a list of rules")),
-    };
-    if rules.is_empty() {
-        return Err(SettingsError::top("signatures", "must not be empty"));
-    }
-    let rules = rules
-        .into_iter()
-        .enumerate()
-        .map(|(index, rule)| RuleFields::new(index, rule, scrutiny)?.parse(require_digest))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rules = parse_rules(top.get("signatures"), scrutiny, require_digest)?;
     refuse_unbindable_annotations(&rules, bind_keyless)?;
     Ok(Settings {
         modify_images_with_digest,
@@ -103,6 +91,27 @@ fn parse(value: &Value, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
         fulcio_chain,
         rules,
     })
+}
+
+/// The `signatures` list: at least one rule, each parsed.
+fn parse_rules(
+    value: Option<&Value>,
+    scrutiny: Scrutiny,
+    require_digest: bool,
+) -> Result<Vec<Rule>, SettingsError> {
+    let rules: Vec<&Value> = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(_) => return Err(SettingsError::top("signatures", "must be a list of rules")),
+    };
+    if rules.is_empty() {
+        return Err(SettingsError::top("signatures", "must not be empty"));
+    }
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(index, rule)| RuleFields::new(index, rule, scrutiny)?.parse(require_digest))
+        .collect()
 }
 
 /// Unknown top-level keys are ignored as upstream does, unless they misspell a known one.
@@ -127,45 +136,38 @@ fn rule_keys() -> Vec<&'static str> {
     keys
 }
 
+const FULCIO_CHAIN: &str = "keylessTrustRoot.fulcioChain";
+
 /// `None`: the built-in public-good chain (see `public_good`), decoded only when a keyless
 /// proof needs it.
 fn parse_fulcio_chain(
     value: Option<&Value>,
     scrutiny: Scrutiny,
 ) -> Result<Option<Vec<String>>, SettingsError> {
-    let field = "keylessTrustRoot.fulcioChain";
+    let Some(chain) = fulcio_chain_texts(value)? else {
+        return Ok(None);
+    };
+    if scrutiny == Scrutiny::Full {
+        for (i, certificate) in chain.iter().enumerate() {
+            check_certificate(certificate).map_err(|problem| {
+                SettingsError::top(
+                    &format!("{FULCIO_CHAIN}[{i}]"),
+                    format!("not a PEM certificate: {problem}"),
+                )
+            })?;
+        }
+    }
+    Ok(Some(chain))
+}
+
+/// The texts of `keylessTrustRoot.fulcioChain`, structure checked only.
+fn fulcio_chain_texts(value: Option<&Value>) -> Result<Option<Vec<String>>, SettingsError> {
     // A form field left blank (`keylessTrustRoot: {fulcioChain: null}` from the Rancher UI) is
     // the default; an explicitly empty chain stays refused.
     let value = value.filter(|v| !matches!(v, Value::Object(m) if m.values().all(Value::is_null)));
-    let chain: Vec<String> = match value {
+    let root = match value {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(root)) => {
-            if let Some(unknown) = root.keys().find(|k| k.as_str() != "fulcioChain") {
-                return Err(SettingsError::top(
-                    &format!("keylessTrustRoot.{unknown}"),
-                    "unknown field; expected fulcioChain",
-                ));
-            }
-            match root.get("fulcioChain") {
-                Some(Value::Array(items)) if !items.is_empty() => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| match item {
-                        Value::String(s) => Ok(s.clone()),
-                        _ => Err(SettingsError::top(
-                            &format!("{field}[{i}]"),
-                            "must be a string",
-                        )),
-                    })
-                    .collect::<Result<_, _>>()?,
-                _ => {
-                    return Err(SettingsError::top(
-                        field,
-                        "must be a non-empty list of PEM certificates",
-                    ));
-                }
-            }
-        }
+        Some(Value::Object(root)) => root,
         Some(_) => {
             return Err(SettingsError::top(
                 "keylessTrustRoot",
@@ -173,17 +175,30 @@ fn parse_fulcio_chain(
             ));
         }
     };
-    if scrutiny == Scrutiny::Full {
-        for (i, certificate) in chain.iter().enumerate() {
-            check_certificate(certificate).map_err(|problem| {
-                SettingsError::top(
-                    &format!("{field}[{i}]"),
-                    format!("not a PEM certificate: {problem}"),
-                )
-            })?;
-        }
+    if let Some(unknown) = root.keys().find(|k| k.as_str() != "fulcioChain") {
+        return Err(SettingsError::top(
+            &format!("keylessTrustRoot.{unknown}"),
+            "unknown field; expected fulcioChain",
+        ));
     }
-    Ok(Some(chain))
+    match root.get("fulcioChain") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(SettingsError::top(
+                    &format!("{FULCIO_CHAIN}[{i}]"),
+                    "must be a string",
+                )),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        _ => Err(SettingsError::top(
+            FULCIO_CHAIN,
+            "must be a non-empty list of PEM certificates",
+        )),
+    }
 }
 
 /// Signer annotations are honoured only where the host checks them on the verified signature's
