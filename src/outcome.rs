@@ -221,3 +221,54 @@ impl fmt::Display for Operation {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_built_only_from_well_formed_text() {
+        let hex64 = "a".repeat(64);
+        let cases = [
+            (format!("sha256:{hex64}"), true),
+            (format!("sha512:{}", "0".repeat(128)), true),
+            (format!("sha256:{}", "A".repeat(64)), false),
+            (format!("sha256:{}", "a".repeat(63)), false),
+            (format!("sha512:{hex64}"), false),
+            (hex64.clone(), false),
+            (String::new(), false),
+        ];
+        for (text, valid) in cases {
+            match Digest::parse(text.clone()) {
+                Ok(digest) => {
+                    assert!(valid, "{text:?} accepted");
+                    assert_eq!(digest.as_str(), text);
+                }
+                Err(failure) => {
+                    assert!(!valid, "{text:?} refused");
+                    assert_eq!(
+                        failure.to_string(),
+                        format!("the host returned a malformed digest {text:?}")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn operations_keep_their_wire_text() {
+        for (text, operation, carries_object) in [
+            ("CREATE", Operation::Create, true),
+            ("UPDATE", Operation::Update, true),
+            ("DELETE", Operation::Delete, false),
+            ("CONNECT", Operation::Connect, false),
+            ("", Operation::Other(String::new()), true),
+            ("update", Operation::Other("update".into()), true),
+        ] {
+            let parsed = Operation::from_wire(text);
+            assert_eq!(parsed, operation);
+            assert_eq!(parsed.to_string(), text);
+            assert_eq!(parsed.carries_object(), carries_object, "{text}");
+        }
+    }
+}
