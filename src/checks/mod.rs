@@ -107,13 +107,26 @@ fn all_requests(
     asker: &Asker<'_>,
     label: impl Fn(usize) -> String,
 ) -> CheckOutcome {
-    let several = requests.len() > 1;
-    let mut digests = Vec::with_capacity(requests.len());
-    for (i, request) in requests.iter().enumerate() {
-        let digest = asker
-            .ask(request)
-            .map_err(|reason| signer_failure(several, label(i), reason))?;
-        digests.push((label(i), digest));
+    all_of(
+        requests.iter().map(|r| asker.ask(r)),
+        requests.len() > 1,
+        label,
+    )
+}
+
+/// Every answer must be a digest, the same one; the first failure is the check's, and answers
+/// after it are not drawn (so not asked, when the iterator asks the host).
+fn all_of(
+    answers: impl Iterator<Item = CheckOutcome>,
+    several: bool,
+    label: impl Fn(usize) -> String,
+) -> CheckOutcome {
+    let mut digests = Vec::new();
+    for (i, answer) in answers.enumerate() {
+        match answer {
+            Ok(digest) => digests.push((label(i), digest)),
+            Err(reason) => return Err(signer_failure(several, label(i), reason)),
+        }
     }
     agreed_digest(digests.iter().map(|(l, d)| (l.clone(), d)))
 }
@@ -135,19 +148,16 @@ fn combine(
     threshold: Option<usize>,
     label: impl Fn(usize) -> String,
 ) -> CheckOutcome {
+    let Some(required) = threshold else {
+        // All must pass, reported like a key list: the first failure.
+        let several = answers.len() > 1;
+        return all_of(answers.into_iter(), several, label);
+    };
     let verified = || {
         answers
             .iter()
             .enumerate()
             .filter_map(|(i, a)| a.as_ref().ok().map(|d| (label(i), d)))
-    };
-    let Some(required) = threshold else {
-        // All must pass, reported like a key list: the first failure.
-        let several = answers.len() > 1;
-        if let Some((i, Err(reason))) = answers.iter().enumerate().find(|(_, a)| a.is_err()) {
-            return Err(signer_failure(several, label(i), reason.clone()));
-        }
-        return agreed_digest(verified());
     };
     let count = verified().count();
     if count >= required {
@@ -157,13 +167,13 @@ fn combine(
         verified: count,
         required,
         answers: answers
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, answer)| match answer {
                 Ok(_) => SignerAnswer::Verified { label: label(i) },
                 Err(reason) => SignerAnswer::Failed {
                     label: label(i),
-                    reason: Box::new(reason.clone()),
+                    reason: Box::new(reason),
                 },
             })
             .collect(),

@@ -131,7 +131,7 @@ impl CheckKind {
 
     /// The keys of the kinds `which` selects, as a message lists them: `a, b, c` or, with a
     /// `conjunction`, `a, b and c`.
-    pub fn listing(which: impl Fn(CheckKind) -> bool, conjunction: Option<&str>) -> String {
+    pub fn listing(which: fn(CheckKind) -> bool, conjunction: Option<&str>) -> String {
         let keys: Vec<&str> = Self::ALL
             .into_iter()
             .filter(|kind| which(*kind))
