@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod admission;
 pub mod binding;
 pub mod bundle_only;
 pub mod escape;
@@ -38,6 +39,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
+use admission::{Envelope, Json, Request, Skip};
 use binding::Binder;
 use host::{Host, HostApi};
 use plan::PlanContext;
@@ -79,14 +81,21 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
 }
 
 fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, String> {
-    let envelope: Value = serde_json::from_slice(payload)
+    let envelope: Json<'_, Envelope<'_>, Skip> = serde_json::from_slice(payload)
         .map_err(|e| format!("the validation request is not JSON: {e}"))?;
-    let request = envelope
-        .get("request")
-        .ok_or("the validation request has no \"request\"")?;
-    let settings =
-        settings::parse_admitted_settings(envelope.get("settings").unwrap_or(&Value::Null))
-            .map_err(|e| format!("the policy settings are not valid: {e}"))?;
+    // `request` of any other JSON type is a request with no kind (refused below).
+    let request = match envelope.as_object().and_then(|e| e.request.as_ref()) {
+        None => return Err("the validation request has no \"request\"".into()),
+        Some(Json::Object(request)) => request,
+        Some(_) => &Request::default(),
+    };
+    let settings = settings::parse_admitted_settings(
+        envelope
+            .as_object()
+            .and_then(|e| e.settings.as_ref())
+            .unwrap_or(&Value::Null),
+    )
+    .map_err(|e| format!("the policy settings are not valid: {e}"))?;
     let workload = match workload::inspect(request).map_err(|e| e.to_string())? {
         Inspection::NotOurs => return Ok(accept()),
         Inspection::Workload(workload) => workload,
@@ -97,8 +106,9 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
     };
     let context = PlanContext {
         namespace: request
-            .get("namespace")
-            .and_then(Value::as_str)
+            .namespace
+            .as_ref()
+            .and_then(Json::as_str)
             .filter(|ns| !ns.is_empty()),
         exemptions: &settings.exemptions,
         // The clock is read only when an exemption needs it.
@@ -118,9 +128,14 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Verdict::Accept => accept(),
         Verdict::Reject(message) => reject(message),
         Verdict::Mutate(rewrites) => {
-            let object = request.get("object").unwrap_or(&Value::Null);
+            // Parsed whole only now that it is to be patched, in its own key order.
+            let object = match admission::present(request.object) {
+                Some(raw) => serde_json::from_str(raw.get())
+                    .map_err(|e| format!("the object cannot be read: {e}"))?,
+                None => Value::Null,
+            };
             ValidationResponse {
-                mutated_object: Some(verdict::mutated_object(object, &rewrites)?),
+                mutated_object: Some(verdict::mutated_object(&object, &rewrites)?),
                 ..accept()
             }
         }

@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use thiserror::Error;
 
+use crate::admission::{Json, Node, Request, Scalar, Skip, present};
 use crate::escape::{plain, quoted};
 
 /// A Kubernetes group/version/kind as the API server sends it in `request.kind`.
@@ -76,14 +77,11 @@ pub enum ImageValue {
 }
 
 impl ImageValue {
-    fn of(value: Option<&Value>) -> Self {
+    fn of<O, L>(value: Option<&Json<'_, O, L>>) -> Self {
         match value {
-            None | Some(Value::Null) => ImageValue::Missing,
-            Some(Value::String(text)) => ImageValue::Text(text.clone()),
-            Some(Value::Bool(_)) => ImageValue::NotString("a boolean"),
-            Some(Value::Number(_)) => ImageValue::NotString("a number"),
-            Some(Value::Array(_)) => ImageValue::NotString("a list"),
-            Some(Value::Object(_)) => ImageValue::NotString("an object"),
+            None | Some(Json::Null) => ImageValue::Missing,
+            Some(Json::Text(text)) => ImageValue::Text(text.to_string()),
+            Some(other) => ImageValue::NotString(other.type_name()),
         }
     }
 
@@ -147,52 +145,59 @@ pub struct WorkloadError {
 
 const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
 
-pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
-    let unknown = || WorkloadError {
+fn text<'s>(field: &'s Option<Scalar<'_>>) -> Option<&'s str> {
+    field.as_ref().and_then(Json::as_str)
+}
+
+fn request_gvk<'r>(request: &'r Request<'_>) -> Option<Gvk<'r>> {
+    let kind = request.kind.as_ref()?.as_object()?;
+    Some(Gvk {
+        group: text(&kind.group)?,
+        version: text(&kind.version)?,
+        kind: text(&kind.kind)?,
+    })
+}
+
+/// The object's raw text read as the workload tree (any JSON type).
+fn read_object(raw: &RawValue) -> Result<Json<'_, Node<'_>, Skip>, serde_json::Error> {
+    serde_json::from_str(raw.get())
+}
+
+pub fn inspect(request: &Request<'_>) -> Result<Inspection, WorkloadError> {
+    let gvk = request_gvk(request).ok_or_else(|| WorkloadError {
         resource: "the request".into(),
         reason: "it has no kind (group, version, kind)".into(),
-    };
-    let kind = request.get("kind").ok_or_else(unknown)?;
-    let field = |key: &str| kind.get(key).and_then(Value::as_str);
-    let gvk = match (field("group"), field("version"), field("kind")) {
-        (Some(group), Some(version), Some(kind)) => Gvk {
-            group,
-            version,
-            kind,
-        },
-        _ => return Err(unknown()),
-    };
+    })?;
     let Some(spec_pointer) = pod_spec_pointer(gvk) else {
         return Ok(Inspection::NotOurs);
     };
-    let operation = request
-        .get("operation")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let operation = text(&request.operation).unwrap_or("");
     if matches!(operation, "DELETE" | "CONNECT") {
         return Ok(Inspection::NotOurs);
     }
-    let object = request.get("object").filter(|o| !o.is_null());
-    let resource = describe_resource(gvk.kind, request, object);
+    let object = match present(request.object) {
+        None => None,
+        // The payload parsed as JSON, so its object does too.
+        Some(raw) => Some(read_object(raw).map_err(|e| WorkloadError {
+            resource: "the request".into(),
+            reason: format!("its object cannot be read: {e}"),
+        })?),
+    };
+    let resource = describe_resource(gvk.kind, request, object.as_ref());
     let fail = |reason: String| WorkloadError {
         resource: resource.clone(),
         reason,
     };
     let object = object.ok_or_else(|| fail(format!("the {operation} request has no object")))?;
-    if !object.is_object() {
-        return Err(fail("the object is not a JSON object".into()));
-    }
-    let pod_spec = object
-        .pointer(spec_pointer)
-        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?
+    let object = object
         .as_object()
+        .ok_or_else(|| fail("the object is not a JSON object".into()))?;
+    let pod_spec = pod_spec(object, spec_pointer)
+        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?
         .ok_or_else(|| fail(format!("{} is not an object", dotted(spec_pointer))))?;
     // `kubectl debug` adds ephemeral containers through a subresource whose update the API
     // server limits to that list, so only those images are judged and pinned there.
-    let sub_resource = request
-        .get("subResource")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let sub_resource = text(&request.sub_resource).unwrap_or("");
     let roles: &[Role] = if sub_resource == EPHEMERAL_SUBRESOURCE {
         &[Role::EphemeralContainer]
     } else if gvk.kind == "Pod" {
@@ -220,11 +225,31 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     }))
 }
 
+/// The PodSpec at `pointer` (`/spec`, `/spec/template/spec`, …), followed like a JSON pointer
+/// through objects only. `None`: missing on the way; `Some(None)`: there, but not an object.
+fn pod_spec<'n, 'a>(object: &'n Node<'a>, pointer: &str) -> Option<Option<&'n Node<'a>>> {
+    let mut node = object;
+    let mut segments = pointer.trim_start_matches('/').split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let child = node.child(segment)?;
+        match (child.as_object(), segments.peek()) {
+            (Some(next), _) => node = next,
+            (None, None) => return Some(None),
+            (None, Some(_)) => return None,
+        }
+    }
+    Some(Some(node))
+}
+
 /// On a Pod UPDATE the API server refuses any change to `spec.volumes` and to existing
 /// ephemeral containers; only the images of `containers` and `initContainers` may change, and
 /// through the `ephemeralcontainers` subresource only newly added ephemeral containers can be
 /// written. Everything else is verified but must not be patched.
-fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites: &mut [ImageSite]) {
+fn mark_immutable_pod_sites(
+    request: &Request<'_>,
+    ephemeral_subresource: bool,
+    sites: &mut [ImageSite],
+) {
     // `extend`, not `collect`: collecting into a B-tree sorts first, and each sort
     // instantiation weighs kilobytes of the module.
     let mut existing: BTreeSet<String> = BTreeSet::new();
@@ -246,18 +271,14 @@ fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites:
 
 /// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
 /// the new object. `None` when the request is no UPDATE or the old object cannot be read.
-pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
-    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
-    let old = request
-        .get("oldObject")
-        .filter(|o| is_update && o.is_object())?;
-    let kind = request.get("kind")?;
-    let spec_pointer = pod_spec_pointer(Gvk {
-        group: kind.get("group")?.as_str()?,
-        version: kind.get("version")?.as_str()?,
-        kind: kind.get("kind")?.as_str()?,
-    })?;
-    let pod_spec = old.pointer(spec_pointer)?.as_object()?;
+pub fn old_sites(request: &Request<'_>) -> Option<BTreeMap<SiteKey, String>> {
+    if text(&request.operation) != Some("UPDATE") {
+        return None;
+    }
+    let old = read_object(present(request.old_object)?).ok()?;
+    let old = old.as_object()?;
+    let spec_pointer = pod_spec_pointer(request_gvk(request)?)?;
+    let pod_spec = pod_spec(old, spec_pointer)??;
     let mut sites = Vec::new();
     for role in [
         Role::Container,
@@ -281,37 +302,42 @@ pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
 }
 
 fn collect_sites(
-    pod_spec: &Map<String, Value>,
+    pod_spec: &Node<'_>,
     spec_pointer: &str,
     role: Role,
     sites: &mut Vec<ImageSite>,
 ) -> Result<(), String> {
     let key = role.list_key();
-    let entries = match pod_spec.get(key) {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::Array(entries)) => entries,
+    let list = match role {
+        Role::Container => &pod_spec.containers,
+        Role::InitContainer => &pod_spec.init_containers,
+        Role::EphemeralContainer => &pod_spec.ephemeral_containers,
+        Role::ImageVolume => &pod_spec.volumes,
+    };
+    let entries = match list {
+        None | Some(Json::Null) => return Ok(()),
+        Some(Json::List(entries)) => entries,
         Some(_) => return Err(format!("{}.{key} is not a list", dotted(spec_pointer))),
     };
     for (index, entry) in entries.iter().enumerate() {
         let entry = entry
             .as_object()
             .ok_or_else(|| format!("{}.{key}[{index}] is not an object", dotted(spec_pointer)))?;
-        let name = entry
-            .get("name")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("#{index}"), str::to_string);
-        if role == Role::ImageVolume && !entry.contains_key("image") {
-            continue;
-        }
-        let image = match role {
-            Role::ImageVolume => entry.get("image").and_then(|v| v.get("reference")),
-            _ => entry.get("image"),
+        let name = text(&entry.name).map_or_else(|| format!("#{index}"), str::to_string);
+        let image = match (role, &entry.image) {
+            (Role::ImageVolume, None) => continue,
+            (Role::ImageVolume, Some(source)) => ImageValue::of(
+                source
+                    .as_object()
+                    .and_then(|source| source.reference.as_ref()),
+            ),
+            (_, image) => ImageValue::of(image.as_ref()),
         };
         sites.push(ImageSite {
             role,
             name,
             pointer: format!("{spec_pointer}/{key}/{index}{}", role.image_pointer()),
-            image: ImageValue::of(image),
+            image,
             mutable: true,
         });
     }
@@ -319,21 +345,25 @@ fn collect_sites(
 }
 
 /// `Kind namespace/name`; Pods made by controllers have only `generateName` at admission.
-fn describe_resource(kind: &str, request: &Value, object: Option<&Value>) -> String {
-    let text = |value: Option<&Value>| {
-        value
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let metadata = object.and_then(|o| o.get("metadata"));
-    let name = text(metadata.and_then(|m| m.get("name")))
-        .or_else(|| text(request.get("name")))
-        .or_else(|| text(metadata.and_then(|m| m.get("generateName"))))
-        .unwrap_or_else(|| "<unnamed>".into());
-    let namespace =
-        text(request.get("namespace")).or_else(|| text(metadata.and_then(|m| m.get("namespace"))));
-    let (name, namespace) = (plain(&name), namespace.map(|ns| plain(&ns)));
+fn describe_resource(
+    kind: &str,
+    request: &Request<'_>,
+    object: Option<&Json<'_, Node<'_>, Skip>>,
+) -> String {
+    let metadata = object
+        .and_then(Json::as_object)
+        .and_then(|o| o.metadata.as_ref())
+        .and_then(Json::as_object);
+    fn given(field: Option<&str>) -> Option<&str> {
+        field.filter(|s| !s.is_empty())
+    }
+    let name = given(metadata.and_then(|m| text(&m.name)))
+        .or_else(|| given(text(&request.name)))
+        .or_else(|| given(metadata.and_then(|m| text(&m.generate_name))))
+        .unwrap_or("<unnamed>");
+    let namespace = given(text(&request.namespace))
+        .or_else(|| given(metadata.and_then(|m| text(&m.namespace))));
+    let (name, namespace) = (plain(name), namespace.map(plain));
     match namespace {
         Some(namespace) => format!("{kind} {namespace}/{name}"),
         None => format!("{kind} {name}"),
