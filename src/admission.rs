@@ -1,68 +1,117 @@
 //! The parts of the `validate` payload the policy reads, deserialised straight from the bytes:
-//! strings borrowed from the payload where they hold no escape, everything else skipped
-//! unread. No `serde_json::Value` of the request is built; the object is kept as its raw text
-//! and read for what the request kind needs, and parsed whole only when it is to be patched.
+//! a sparse JSON tree that keeps only the keys the policy reads ([`Key`]), with strings
+//! borrowed from the payload where they hold no escape. Everything else is parsed (the payload
+//! must be JSON) and dropped unread. No `serde_json::Value` of the request is built: the
+//! request's `object` and `oldObject` are kept as their raw text, read the same way when the
+//! request kind is ours, and the object is parsed whole only when it is to be patched.
 //!
-//! Every type here accepts any JSON (a field of the wrong type is recorded, never an error),
-//! so that the workload rules, not the parser, name what is wrong, exactly as reading a
-//! `Value` did: a repeated key keeps its last value, a missing field and `null` are told apart.
+//! It reads like a `Value` on purpose, so the workload rules stay those of the JSON: a repeated
+//! key keeps its last value, a missing field and `null` are told apart, a field of another
+//! type than expected is a value of that type, never a parse error. One tree type, not one
+//! struct per Kubernetes type: each deserialisable type costs kilobytes of the module.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// A string of the payload: borrowed unless JSON escapes had to be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl<'a> Deserialize<'a> for Text<'a> {
-    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'a> Visitor<'a> for TextVisitor {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(text)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(text.to_string())))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
-/// A value the policy does not read: parsed (the payload must be JSON) and dropped.
+/// The keys the policy reads, wherever they occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Skip;
+pub enum Key {
+    Request,
+    /// The policy settings, kept as a `Value` for `settings::parse_admitted_settings`.
+    Settings,
+    Kind,
+    Group,
+    Version,
+    Operation,
+    Namespace,
+    Name,
+    SubResource,
+    /// `object` and `oldObject` are kept as raw text.
+    Object,
+    OldObject,
+    Metadata,
+    GenerateName,
+    Spec,
+    Template,
+    JobTemplate,
+    Containers,
+    InitContainers,
+    EphemeralContainers,
+    Volumes,
+    Image,
+    Reference,
+}
 
-impl<'a> Deserialize<'a> for Skip {
-    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
-        IgnoredAny::deserialize(deserializer).map(|_| Skip)
+const KEYS: [(&str, Key); 22] = [
+    ("request", Key::Request),
+    ("settings", Key::Settings),
+    ("kind", Key::Kind),
+    ("group", Key::Group),
+    ("version", Key::Version),
+    ("operation", Key::Operation),
+    ("namespace", Key::Namespace),
+    ("name", Key::Name),
+    ("subResource", Key::SubResource),
+    ("object", Key::Object),
+    ("oldObject", Key::OldObject),
+    ("metadata", Key::Metadata),
+    ("generateName", Key::GenerateName),
+    ("spec", Key::Spec),
+    ("template", Key::Template),
+    ("jobTemplate", Key::JobTemplate),
+    ("containers", Key::Containers),
+    ("initContainers", Key::InitContainers),
+    ("ephemeralContainers", Key::EphemeralContainers),
+    ("volumes", Key::Volumes),
+    ("image", Key::Image),
+    ("reference", Key::Reference),
+];
+
+impl Key {
+    /// The key a JSON pointer segment names, if the policy reads it.
+    pub fn of(name: &str) -> Option<Key> {
+        KEYS.iter().find(|(k, _)| *k == name).map(|(_, key)| *key)
     }
 }
 
-/// Any JSON value, read as `O` when it is an object and as `L` when it is a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Json<'a, O, L> {
+/// A JSON value as far as the policy reads it.
+#[derive(Debug)]
+pub enum Json<'a> {
     Null,
     Text(Cow<'a, str>),
-    Object(O),
-    List(L),
     /// A boolean or a number, by the name messages give its type.
     Other(&'static str),
+    List(Vec<Json<'a>>),
+    /// The known keys in document order; unknown keys are left out.
+    Object(Vec<(Key, Json<'a>)>),
+    /// `object` / `oldObject`: the raw text, read on demand.
+    Raw(&'a RawValue),
+    /// `settings`, whole.
+    Value(Box<Value>),
 }
 
-/// A field read only when it is a string.
-pub type Scalar<'a> = Json<'a, Skip, Skip>;
+impl<'a> Json<'a> {
+    /// The value of `key` when this is an object holding it (the last one, as `Value` keeps).
+    pub fn get(&self, key: Key) -> Option<&Json<'a>> {
+        match self {
+            Json::Object(fields) => fields.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
 
-impl<'a, O, L> Json<'a, O, L> {
+    /// The value at a JSON pointer made of known keys only (`/spec/template/spec`), followed
+    /// through objects only, as `Value::pointer` does for keys.
+    pub fn pointer(&self, pointer: &str) -> Option<&Json<'a>> {
+        pointer
+            .split('/')
+            .skip(1)
+            .try_fold(self, |node, segment| node.get(Key::of(segment)?))
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Json::Text(text) => Some(text),
@@ -70,9 +119,14 @@ impl<'a, O, L> Json<'a, O, L> {
         }
     }
 
-    pub fn as_object(&self) -> Option<&O> {
+    pub fn is_object(&self) -> bool {
+        matches!(self, Json::Object(_))
+    }
+
+    /// The raw text of `object` / `oldObject` read as a tree; `None` when absent or `null`.
+    pub fn raw_object(&self) -> Option<Result<Json<'a>, serde_json::Error>> {
         match self {
-            Json::Object(object) => Some(object),
+            Json::Raw(raw) if raw.get() != "null" => Some(read(raw.get().as_bytes())),
             _ => None,
         }
     }
@@ -82,184 +136,98 @@ impl<'a, O, L> Json<'a, O, L> {
         match self {
             Json::Null => "null",
             Json::Text(_) => "a string",
-            Json::Object(_) => "an object",
-            Json::List(_) => "a list",
             Json::Other(name) => name,
+            Json::List(_) => "a list",
+            Json::Object(_) | Json::Raw(_) | Json::Value(_) => "an object",
         }
     }
 }
 
-impl<'a, O: Deserialize<'a>, L: Deserialize<'a>> Deserialize<'a> for Json<'a, O, L> {
+/// Parse JSON bytes into the sparse tree.
+pub fn read(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// An object key: known or not, borrowed where possible (keys are compared, not kept).
+struct KeyName<'a>(Cow<'a, str>);
+
+impl<'a> Deserialize<'a> for KeyName<'a> {
     fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
-        struct JsonVisitor<O, L>(PhantomData<(O, L)>);
-        impl<'a, O: Deserialize<'a>, L: Deserialize<'a>> Visitor<'a> for JsonVisitor<O, L> {
-            type Value = Json<'a, O, L>;
+        struct KeyVisitor;
+        impl<'a> Visitor<'a> for KeyVisitor {
+            type Value = KeyName<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Json::Null)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Json::Null)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Json::Other("a boolean"))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Json::Other("a number"))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Json::Other("a number"))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Json::Other("a number"))
+                f.write_str("an object key")
             }
             fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
-                Ok(Json::Text(Cow::Borrowed(text)))
+                Ok(KeyName(Cow::Borrowed(text)))
             }
             fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Json::Text(Cow::Owned(text.to_string())))
-            }
-            fn visit_map<M: MapAccess<'a>>(self, map: M) -> Result<Self::Value, M::Error> {
-                O::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Json::Object)
-            }
-            fn visit_seq<S: SeqAccess<'a>>(self, seq: S) -> Result<Self::Value, S::Error> {
-                L::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Json::List)
+                Ok(KeyName(Cow::Owned(text.to_string())))
             }
         }
-        deserializer.deserialize_any(JsonVisitor(PhantomData))
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
-/// A JSON object read into `Option` fields by key; other keys are skipped, and a repeated key
-/// keeps its last value (as `serde_json::Value` does, unlike `#[derive(Deserialize)]`).
-macro_rules! json_object {
-    ($(#[$meta:meta])* pub struct $name:ident<$lt:lifetime> {
-        $($(#[$field_meta:meta])* $key:literal => $field:ident: $ty:ty,)*
-    }) => {
-        $(#[$meta])*
-        #[derive(Debug, Default)]
-        pub struct $name<$lt> {
-            $($(#[$field_meta])* pub $field: Option<$ty>,)*
-            _payload: PhantomData<&$lt str>,
-        }
+impl<'a> Deserialize<'a> for Json<'a> {
+    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
 
-        impl<$lt> Deserialize<$lt> for $name<$lt> {
-            fn deserialize<D: Deserializer<$lt>>(deserializer: D) -> Result<Self, D::Error> {
-                struct ObjectVisitor;
-                impl<$lt> Visitor<$lt> for ObjectVisitor {
-                    type Value = $name<$lt>;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str("a JSON object")
-                    }
-                    fn visit_map<M: MapAccess<$lt>>(
-                        self,
-                        mut map: M,
-                    ) -> Result<Self::Value, M::Error> {
-                        let mut object = $name::default();
-                        while let Some(key) = map.next_key::<Text<$lt>>()? {
-                            match &*key.0 {
-                                $($key => object.$field = Some(map.next_value()?),)*
-                                _ => {
-                                    map.next_value::<IgnoredAny>()?;
-                                }
-                            }
-                        }
-                        Ok(object)
-                    }
+struct JsonVisitor;
+
+impl<'a> Visitor<'a> for JsonVisitor {
+    type Value = Json<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Json::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Borrowed(text)))
+    }
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Owned(text.to_string())))
+    }
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::List(items))
+    }
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields = Vec::new();
+        while let Some(name) = map.next_key::<KeyName<'a>>()? {
+            let value = match Key::of(&name.0) {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
-                deserializer.deserialize_map(ObjectVisitor)
-            }
+                Some(key @ (Key::Object | Key::OldObject)) => (key, Json::Raw(map.next_value()?)),
+                Some(Key::Settings) => (Key::Settings, Json::Value(map.next_value()?)),
+                Some(key) => (key, map.next_value()?),
+            };
+            fields.push(value);
         }
-    };
-}
-
-json_object! {
-    /// The `validate` payload: `{"request": …, "settings": …}`.
-    pub struct Envelope<'a> {
-        "request" => request: Json<'a, Request<'a>, Skip>,
-        /// A `Value`: the settings are parsed by `settings::parse_admitted_settings`.
-        "settings" => settings: Value,
+        Ok(Json::Object(fields))
     }
-}
-
-json_object! {
-    /// An `AdmissionRequest`, as far as the policy reads it.
-    pub struct Request<'a> {
-        "kind" => kind: Json<'a, GroupVersionKind<'a>, Skip>,
-        "operation" => operation: Scalar<'a>,
-        "namespace" => namespace: Scalar<'a>,
-        "name" => name: Scalar<'a>,
-        "subResource" => sub_resource: Scalar<'a>,
-        /// Raw text: read once the kind says where its images are.
-        "object" => object: &'a RawValue,
-        "oldObject" => old_object: &'a RawValue,
-    }
-}
-
-json_object! {
-    pub struct GroupVersionKind<'a> {
-        "group" => group: Scalar<'a>,
-        "version" => version: Scalar<'a>,
-        "kind" => kind: Scalar<'a>,
-    }
-}
-
-json_object! {
-    /// Any object on the way from a workload to its PodSpec, and the PodSpec itself: the
-    /// request kind decides which path of `spec`/`template`/`jobTemplate` is followed.
-    pub struct Node<'a> {
-        "metadata" => metadata: Json<'a, Metadata<'a>, Skip>,
-        "spec" => spec: Json<'a, Box<Node<'a>>, Skip>,
-        "template" => template: Json<'a, Box<Node<'a>>, Skip>,
-        "jobTemplate" => job_template: Json<'a, Box<Node<'a>>, Skip>,
-        "containers" => containers: EntryList<'a>,
-        "initContainers" => init_containers: EntryList<'a>,
-        "ephemeralContainers" => ephemeral_containers: EntryList<'a>,
-        "volumes" => volumes: EntryList<'a>,
-    }
-}
-
-/// A PodSpec list (`containers`, `volumes`, …): each entry read when it is an object.
-pub type EntryList<'a> = Json<'a, Skip, Vec<Json<'a, Entry<'a>, Skip>>>;
-
-json_object! {
-    pub struct Metadata<'a> {
-        "name" => name: Scalar<'a>,
-        "generateName" => generate_name: Scalar<'a>,
-        "namespace" => namespace: Scalar<'a>,
-    }
-}
-
-json_object! {
-    /// A container or a volume: its name and its image (a string for containers, an
-    /// `{"reference": …}` object for image volumes).
-    pub struct Entry<'a> {
-        "name" => name: Scalar<'a>,
-        "image" => image: Json<'a, ImageSource<'a>, Skip>,
-    }
-}
-
-json_object! {
-    pub struct ImageSource<'a> {
-        "reference" => reference: Scalar<'a>,
-    }
-}
-
-impl<'a> Node<'a> {
-    /// The object one pointer segment down, if this node holds it (as any JSON type).
-    pub fn child(&self, key: &str) -> Option<&Json<'a, Box<Node<'a>>, Skip>> {
-        match key {
-            "spec" => self.spec.as_ref(),
-            "template" => self.template.as_ref(),
-            "jobTemplate" => self.job_template.as_ref(),
-            _ => None,
-        }
-    }
-}
-
-/// The raw text of an optional object field, `None` for a missing field or `null`.
-pub fn present(raw: Option<&RawValue>) -> Option<&RawValue> {
-    raw.filter(|raw| raw.get() != "null")
 }

@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
-use admission::{Envelope, Json, Request, Skip};
+use admission::{Json, Key};
 use binding::Binder;
 use host::{Host, HostApi};
 use plan::PlanContext;
@@ -81,20 +81,15 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
 }
 
 fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, String> {
-    let envelope: Json<'_, Envelope<'_>, Skip> = serde_json::from_slice(payload)
+    let envelope = admission::read(payload)
         .map_err(|e| format!("the validation request is not JSON: {e}"))?;
-    // `request` of any other JSON type is a request with no kind (refused below).
-    let request = match envelope.as_object().and_then(|e| e.request.as_ref()) {
-        None => return Err("the validation request has no \"request\"".into()),
-        Some(Json::Object(request)) => request,
-        Some(_) => &Request::default(),
-    };
-    let settings = settings::parse_admitted_settings(
-        envelope
-            .as_object()
-            .and_then(|e| e.settings.as_ref())
-            .unwrap_or(&Value::Null),
-    )
+    let request = envelope
+        .get(Key::Request)
+        .ok_or("the validation request has no \"request\"")?;
+    let settings = match envelope.get(Key::Settings) {
+        Some(Json::Value(settings)) => settings::parse_admitted_settings(settings),
+        _ => settings::parse_admitted_settings(&Value::Null),
+    }
     .map_err(|e| format!("the policy settings are not valid: {e}"))?;
     let workload = match workload::inspect(request).map_err(|e| e.to_string())? {
         Inspection::NotOurs => return Ok(accept()),
@@ -106,8 +101,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
     };
     let context = PlanContext {
         namespace: request
-            .namespace
-            .as_ref()
+            .get(Key::Namespace)
             .and_then(Json::as_str)
             .filter(|ns| !ns.is_empty()),
         exemptions: &settings.exemptions,
@@ -128,11 +122,11 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Verdict::Accept => accept(),
         Verdict::Reject(message) => reject(message),
         Verdict::Mutate(rewrites) => {
-            // Parsed whole only now that it is to be patched, in its own key order.
-            let object = match admission::present(request.object) {
-                Some(raw) => serde_json::from_str(raw.get())
+            // Parsed whole only now that it is to be patched, keeping its key order.
+            let object = match request.get(Key::Object) {
+                Some(Json::Raw(raw)) => serde_json::from_slice(raw.get().as_bytes())
                     .map_err(|e| format!("the object cannot be read: {e}"))?,
-                None => Value::Null,
+                _ => Value::Null,
             };
             ValidationResponse {
                 mutated_object: Some(verdict::mutated_object(&object, &rewrites)?),

@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::value::RawValue;
+use crate::admission::{Json, Key};
 use thiserror::Error;
 
-use crate::admission::{Json, Node, Request, Scalar, Skip, present};
 use crate::escape::{plain, quoted};
 
 /// A Kubernetes group/version/kind as the API server sends it in `request.kind`.
@@ -48,6 +47,15 @@ impl Role {
         }
     }
 
+    fn list(self) -> Key {
+        match self {
+            Role::Container => Key::Containers,
+            Role::InitContainer => Key::InitContainers,
+            Role::EphemeralContainer => Key::EphemeralContainers,
+            Role::ImageVolume => Key::Volumes,
+        }
+    }
+
     fn list_key(self) -> &'static str {
         match self {
             Role::Container => "containers",
@@ -77,7 +85,7 @@ pub enum ImageValue {
 }
 
 impl ImageValue {
-    fn of<O, L>(value: Option<&Json<'_, O, L>>) -> Self {
+    fn of(value: Option<&Json<'_>>) -> Self {
         match value {
             None | Some(Json::Null) => ImageValue::Missing,
             Some(Json::Text(text)) => ImageValue::Text(text.to_string()),
@@ -145,59 +153,62 @@ pub struct WorkloadError {
 
 const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
 
-fn text<'s>(field: &'s Option<Scalar<'_>>) -> Option<&'s str> {
-    field.as_ref().and_then(Json::as_str)
-}
-
-fn request_gvk<'r>(request: &'r Request<'_>) -> Option<Gvk<'r>> {
-    let kind = request.kind.as_ref()?.as_object()?;
-    Some(Gvk {
-        group: text(&kind.group)?,
-        version: text(&kind.version)?,
-        kind: text(&kind.kind)?,
-    })
-}
-
-/// The object's raw text read as the workload tree (any JSON type).
-fn read_object(raw: &RawValue) -> Result<Json<'_, Node<'_>, Skip>, serde_json::Error> {
-    serde_json::from_str(raw.get())
-}
-
-pub fn inspect(request: &Request<'_>) -> Result<Inspection, WorkloadError> {
-    let gvk = request_gvk(request).ok_or_else(|| WorkloadError {
+/// `request`: the admission request read by [`crate::admission`].
+pub fn inspect(request: &Json<'_>) -> Result<Inspection, WorkloadError> {
+    let unknown = || WorkloadError {
         resource: "the request".into(),
         reason: "it has no kind (group, version, kind)".into(),
-    })?;
+    };
+    let kind = request.get(Key::Kind).ok_or_else(unknown)?;
+    let field = |key: Key| kind.get(key).and_then(Json::as_str);
+    let gvk = match (field(Key::Group), field(Key::Version), field(Key::Kind)) {
+        (Some(group), Some(version), Some(kind)) => Gvk {
+            group,
+            version,
+            kind,
+        },
+        _ => return Err(unknown()),
+    };
     let Some(spec_pointer) = pod_spec_pointer(gvk) else {
         return Ok(Inspection::NotOurs);
     };
-    let operation = text(&request.operation).unwrap_or("");
+    let operation = request
+        .get(Key::Operation)
+        .and_then(Json::as_str)
+        .unwrap_or("");
     if matches!(operation, "DELETE" | "CONNECT") {
         return Ok(Inspection::NotOurs);
     }
-    let object = match present(request.object) {
+    // The payload is JSON, so its object reads too: an error here is an internal one.
+    let object = match request.get(Key::Object).and_then(Json::raw_object) {
         None => None,
-        // The payload parsed as JSON, so its object does too.
-        Some(raw) => Some(read_object(raw).map_err(|e| WorkloadError {
+        Some(read) => Some(read.map_err(|e| WorkloadError {
             resource: "the request".into(),
             reason: format!("its object cannot be read: {e}"),
         })?),
     };
-    let resource = describe_resource(gvk.kind, request, object.as_ref());
+    let object = object.as_ref();
+    let resource = describe_resource(gvk.kind, request, object);
     let fail = |reason: String| WorkloadError {
         resource: resource.clone(),
         reason,
     };
     let object = object.ok_or_else(|| fail(format!("the {operation} request has no object")))?;
-    let object = object
-        .as_object()
-        .ok_or_else(|| fail("the object is not a JSON object".into()))?;
-    let pod_spec = pod_spec(object, spec_pointer)
-        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?
-        .ok_or_else(|| fail(format!("{} is not an object", dotted(spec_pointer))))?;
+    if !object.is_object() {
+        return Err(fail("the object is not a JSON object".into()));
+    }
+    let pod_spec = object
+        .pointer(spec_pointer)
+        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?;
+    if !pod_spec.is_object() {
+        return Err(fail(format!("{} is not an object", dotted(spec_pointer))));
+    }
     // `kubectl debug` adds ephemeral containers through a subresource whose update the API
     // server limits to that list, so only those images are judged and pinned there.
-    let sub_resource = text(&request.sub_resource).unwrap_or("");
+    let sub_resource = request
+        .get(Key::SubResource)
+        .and_then(Json::as_str)
+        .unwrap_or("");
     let roles: &[Role] = if sub_resource == EPHEMERAL_SUBRESOURCE {
         &[Role::EphemeralContainer]
     } else if gvk.kind == "Pod" {
@@ -225,28 +236,12 @@ pub fn inspect(request: &Request<'_>) -> Result<Inspection, WorkloadError> {
     }))
 }
 
-/// The PodSpec at `pointer` (`/spec`, `/spec/template/spec`, …), followed like a JSON pointer
-/// through objects only. `None`: missing on the way; `Some(None)`: there, but not an object.
-fn pod_spec<'n, 'a>(object: &'n Node<'a>, pointer: &str) -> Option<Option<&'n Node<'a>>> {
-    let mut node = object;
-    let mut segments = pointer.trim_start_matches('/').split('/').peekable();
-    while let Some(segment) = segments.next() {
-        let child = node.child(segment)?;
-        match (child.as_object(), segments.peek()) {
-            (Some(next), _) => node = next,
-            (None, None) => return Some(None),
-            (None, Some(_)) => return None,
-        }
-    }
-    Some(Some(node))
-}
-
 /// On a Pod UPDATE the API server refuses any change to `spec.volumes` and to existing
 /// ephemeral containers; only the images of `containers` and `initContainers` may change, and
 /// through the `ephemeralcontainers` subresource only newly added ephemeral containers can be
 /// written. Everything else is verified but must not be patched.
 fn mark_immutable_pod_sites(
-    request: &Request<'_>,
+    request: &Json<'_>,
     ephemeral_subresource: bool,
     sites: &mut [ImageSite],
 ) {
@@ -271,14 +266,21 @@ fn mark_immutable_pod_sites(
 
 /// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
 /// the new object. `None` when the request is no UPDATE or the old object cannot be read.
-pub fn old_sites(request: &Request<'_>) -> Option<BTreeMap<SiteKey, String>> {
-    if text(&request.operation) != Some("UPDATE") {
+pub fn old_sites(request: &Json<'_>) -> Option<BTreeMap<SiteKey, String>> {
+    if request.get(Key::Operation).and_then(Json::as_str) != Some("UPDATE") {
         return None;
     }
-    let old = read_object(present(request.old_object)?).ok()?;
-    let old = old.as_object()?;
-    let spec_pointer = pod_spec_pointer(request_gvk(request)?)?;
-    let pod_spec = pod_spec(old, spec_pointer)??;
+    let old = request.get(Key::OldObject)?.raw_object()?.ok()?;
+    if !old.is_object() {
+        return None;
+    }
+    let kind = request.get(Key::Kind)?;
+    let spec_pointer = pod_spec_pointer(Gvk {
+        group: kind.get(Key::Group)?.as_str()?,
+        version: kind.get(Key::Version)?.as_str()?,
+        kind: kind.get(Key::Kind)?.as_str()?,
+    })?;
+    let pod_spec = old.pointer(spec_pointer).filter(|spec| spec.is_object())?;
     let mut sites = Vec::new();
     for role in [
         Role::Container,
@@ -302,42 +304,40 @@ pub fn old_sites(request: &Request<'_>) -> Option<BTreeMap<SiteKey, String>> {
 }
 
 fn collect_sites(
-    pod_spec: &Node<'_>,
+    pod_spec: &Json<'_>,
     spec_pointer: &str,
     role: Role,
     sites: &mut Vec<ImageSite>,
 ) -> Result<(), String> {
     let key = role.list_key();
-    let list = match role {
-        Role::Container => &pod_spec.containers,
-        Role::InitContainer => &pod_spec.init_containers,
-        Role::EphemeralContainer => &pod_spec.ephemeral_containers,
-        Role::ImageVolume => &pod_spec.volumes,
-    };
-    let entries = match list {
+    let entries = match pod_spec.get(role.list()) {
         None | Some(Json::Null) => return Ok(()),
         Some(Json::List(entries)) => entries,
         Some(_) => return Err(format!("{}.{key} is not a list", dotted(spec_pointer))),
     };
     for (index, entry) in entries.iter().enumerate() {
-        let entry = entry
-            .as_object()
-            .ok_or_else(|| format!("{}.{key}[{index}] is not an object", dotted(spec_pointer)))?;
-        let name = text(&entry.name).map_or_else(|| format!("#{index}"), str::to_string);
-        let image = match (role, &entry.image) {
-            (Role::ImageVolume, None) => continue,
-            (Role::ImageVolume, Some(source)) => ImageValue::of(
-                source
-                    .as_object()
-                    .and_then(|source| source.reference.as_ref()),
-            ),
-            (_, image) => ImageValue::of(image.as_ref()),
+        if !entry.is_object() {
+            return Err(format!(
+                "{}.{key}[{index}] is not an object",
+                dotted(spec_pointer)
+            ));
+        }
+        let name = entry
+            .get(Key::Name)
+            .and_then(Json::as_str)
+            .map_or_else(|| format!("#{index}"), str::to_string);
+        if role == Role::ImageVolume && entry.get(Key::Image).is_none() {
+            continue;
+        }
+        let image = match role {
+            Role::ImageVolume => entry.get(Key::Image).and_then(|v| v.get(Key::Reference)),
+            _ => entry.get(Key::Image),
         };
         sites.push(ImageSite {
             role,
             name,
             pointer: format!("{spec_pointer}/{key}/{index}{}", role.image_pointer()),
-            image,
+            image: ImageValue::of(image),
             mutable: true,
         });
     }
@@ -345,25 +345,21 @@ fn collect_sites(
 }
 
 /// `Kind namespace/name`; Pods made by controllers have only `generateName` at admission.
-fn describe_resource(
-    kind: &str,
-    request: &Request<'_>,
-    object: Option<&Json<'_, Node<'_>, Skip>>,
-) -> String {
-    let metadata = object
-        .and_then(Json::as_object)
-        .and_then(|o| o.metadata.as_ref())
-        .and_then(Json::as_object);
-    fn given(field: Option<&str>) -> Option<&str> {
-        field.filter(|s| !s.is_empty())
-    }
-    let name = given(metadata.and_then(|m| text(&m.name)))
-        .or_else(|| given(text(&request.name)))
-        .or_else(|| given(metadata.and_then(|m| text(&m.generate_name))))
-        .unwrap_or("<unnamed>");
-    let namespace = given(text(&request.namespace))
-        .or_else(|| given(metadata.and_then(|m| text(&m.namespace))));
-    let (name, namespace) = (plain(name), namespace.map(plain));
+fn describe_resource(kind: &str, request: &Json<'_>, object: Option<&Json<'_>>) -> String {
+    let text = |value: Option<&Json<'_>>| {
+        value
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let metadata = object.and_then(|o| o.get(Key::Metadata));
+    let name = text(metadata.and_then(|m| m.get(Key::Name)))
+        .or_else(|| text(request.get(Key::Name)))
+        .or_else(|| text(metadata.and_then(|m| m.get(Key::GenerateName))))
+        .unwrap_or_else(|| "<unnamed>".into());
+    let namespace = text(request.get(Key::Namespace))
+        .or_else(|| text(metadata.and_then(|m| m.get(Key::Namespace))));
+    let (name, namespace) = (plain(&name), namespace.map(|ns| plain(&ns)));
     match namespace {
         Some(namespace) => format!("{kind} {namespace}/{name}"),
         None => format!("{kind} {name}"),
