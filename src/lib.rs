@@ -37,7 +37,7 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use admission::{Json, Key};
 use binding::Binder;
@@ -96,7 +96,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Inspection::Workload(workload) => workload,
     };
     let unchanged = match settings.reverify_unchanged_images {
-        true => BTreeMap::new(),
+        true => HashMap::new(),
         false => workload::old_sites(request).unwrap_or_default(),
     };
     let context = PlanContext {

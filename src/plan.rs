@@ -2,7 +2,7 @@
 //! many containers share the image, and the host requests each check is made of. Exempt and
 //! (optionally) unchanged images are settled here without any question.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::{KeylessInfo, KeylessPrefixInfo};
@@ -56,7 +56,7 @@ pub struct PlanContext<'a> {
     /// Image strings of `oldObject` by site, when unchanged images need no new verification.
     /// A site is unchanged only when the same list and the same container name held the same
     /// string, and that string names a digest: a tag may name other bytes by now.
-    pub unchanged: &'a BTreeMap<SiteKey, String>,
+    pub unchanged: &'a HashMap<SiteKey, String>,
 }
 
 enum Exemptness {

@@ -1,7 +1,7 @@
 //! Where a request's object names images: which kinds are ours, where their PodSpec lives, and
 //! every image string inside it with the JSON pointer needed to rewrite it in place.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::admission::{Json, Key};
 use thiserror::Error;
@@ -29,7 +29,7 @@ fn pod_spec_pointer(gvk: Gvk<'_>) -> Option<&'static str> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Container,
     InitContainer,
@@ -245,9 +245,9 @@ fn mark_immutable_pod_sites(
     ephemeral_subresource: bool,
     sites: &mut [ImageSite],
 ) {
-    // `extend`, not `collect`: collecting into a B-tree sorts first, and each sort
-    // instantiation weighs kilobytes of the module.
-    let mut existing: BTreeSet<String> = BTreeSet::new();
+    // Hashed, like every per-request set and map: hash tables are in the module anyway (the
+    // SDK's annotations map), each B-tree key type adds kilobytes.
+    let mut existing: HashSet<String> = HashSet::new();
     if let Some(old) = old_sites(request) {
         existing.extend(
             old.into_keys()
@@ -266,7 +266,7 @@ fn mark_immutable_pod_sites(
 
 /// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
 /// the new object. `None` when the request is no UPDATE or the old object cannot be read.
-pub fn old_sites(request: &Json<'_>) -> Option<BTreeMap<SiteKey, String>> {
+pub fn old_sites(request: &Json<'_>) -> Option<HashMap<SiteKey, String>> {
     if request.get(Key::Operation).and_then(Json::as_str) != Some("UPDATE") {
         return None;
     }
@@ -290,9 +290,8 @@ pub fn old_sites(request: &Json<'_>) -> Option<BTreeMap<SiteKey, String>> {
     ] {
         collect_sites(pod_spec, spec_pointer, role, &mut sites).ok()?;
     }
-    // `extend`, not `collect` (see `mark_immutable_pod_sites`); a later site of one key
-    // replaces an earlier one either way.
-    let mut images = BTreeMap::new();
+    // A later site of one key replaces an earlier one.
+    let mut images = HashMap::new();
     images.extend(sites.into_iter().filter_map(|site| {
         let key = site.key();
         match site.image {
