@@ -81,8 +81,8 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
 }
 
 fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, String> {
-    let envelope = admission::read(payload)
-        .map_err(|e| format!("the validation request is not JSON: {e}"))?;
+    let envelope =
+        admission::read(payload).map_err(|e| format!("the validation request is not JSON: {e}"))?;
     let request = envelope
         .get(Key::Request)
         .ok_or("the validation request has no \"request\"")?;
