@@ -182,6 +182,8 @@ fn fuzz_validate(
     }
 }
 
+/// A violated property: the panic hook writes the input out, then the process aborts.
+#[allow(clippy::panic, reason = "a fuzzer reports a finding by crashing")]
 fn fail(input: &[u8], property: &str) -> ! {
     remember(input);
     panic!("property violated: {property}");

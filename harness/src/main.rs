@@ -535,8 +535,9 @@ fn policy_bytes(args: &RunArgs, policy: &str, progress: Progress) -> anyhow::Res
                 key_path.display()
             )
         })?;
-        let digest = verified["digest"]
-            .as_str()
+        let digest = verified
+            .get("digest")
+            .and_then(Value::as_str)
             .context("verification without digest")?;
         reference = format!(
             "{}/{}@{digest}",

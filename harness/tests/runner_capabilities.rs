@@ -1,6 +1,14 @@
 //! The runner with a hand-written waPC guest (fixtures/echo-policy.wat) that makes one host call
 //! per operation and echoes the answer: what the guest receives for success and each error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: a panic is the test failing"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -156,7 +156,10 @@ pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     println!(
         "lab ready in {} ({} images)",
         args.out.display(),
-        index["images"].as_object().map_or(0, |o| o.len())
+        index
+            .get("images")
+            .and_then(Value::as_object)
+            .map_or(0, |o| o.len())
     );
     Ok(())
 }
