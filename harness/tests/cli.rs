@@ -2,13 +2,8 @@
 //! non-zero, kwctl's flag names are accepted, and `-r -` / `--settings-json` work. Fixtures in
 //! test_data/cli/; the registry cases (auth, push -o json, release) are in distribution.bats.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    reason = "test code: a panic is the test failing"
-)]
+// Test code may unwrap, index and panic (the workspace denies them elsewhere).
+#![allow(clippy::restriction)]
 
 use std::io::Write;
 use std::path::PathBuf;
