@@ -10,34 +10,48 @@ use std::time::Duration;
 use harness::capabilities::{self, CapabilityServices, Routed};
 use harness::runtime::{HostCall, PolicyModule};
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
+    CertificateVerificationRequest, CertificateVerificationResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    ManifestDigestResponse, OciManifestAndConfigResponse, OciManifestResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::verification::VerificationResponse;
 use serde_json::{Value, json};
 
 /// Answers like a registry that knows one image.
 struct FakeServices;
 
 impl CapabilityServices for FakeServices {
-    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<Value, String> {
+    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<VerificationResponse, String> {
         match serde_json::to_value(&input).map_err(|e| e.to_string())?["image"].as_str() {
-            Some("reg/signed:1") => Ok(json!({"is_trusted": true, "digest": "sha256:aa"})),
+            Some("reg/signed:1") => Ok(VerificationResponse {
+                is_trusted: true,
+                digest: "sha256:aa".into(),
+            }),
             Some(image) => Err(format!("no signatures found for image: {image}")),
             None => Err("no image".into()),
         }
     }
-    fn manifest_digest(&self, image: &str) -> Result<Value, String> {
-        Ok(json!({"digest": format!("sha256:digest-of-{image}")}))
+    fn manifest_digest(&self, image: &str) -> Result<ManifestDigestResponse, String> {
+        Ok(ManifestDigestResponse {
+            digest: format!("sha256:digest-of-{image}"),
+        })
     }
-    fn oci_manifest(&self, _image: &str) -> Result<Value, String> {
+    fn oci_manifest(&self, _image: &str) -> Result<OciManifestResponse, String> {
         Err("not used".into())
     }
-    fn oci_manifest_config(&self, _image: &str) -> Result<Value, String> {
+    fn oci_manifest_config(&self, _image: &str) -> Result<OciManifestAndConfigResponse, String> {
         Err("not used".into())
     }
     fn is_certificate_trusted(
         &self,
         request: CertificateVerificationRequest,
-    ) -> Result<Value, String> {
-        Ok(json!({"trusted": request.cert_chain.is_some(), "reason": ""}))
+    ) -> Result<CertificateVerificationResponse, String> {
+        Ok(CertificateVerificationResponse {
+            trusted: request.cert_chain.is_some(),
+            reason: String::new(),
+        })
     }
 }
 

@@ -108,10 +108,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
         )?,
         None => Pusher::new(&args.registry),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    crate::executor::block_on(async {
         let digest = match version {
             Ok(tag) => pusher.digest_of_tag(repository, tag).await?,
             Err(digest) => digest.to_string(),
@@ -130,16 +127,13 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             args.registry
         );
         anyhow::Ok(())
-    })
+    })?
 }
 
 /// `quiet`: no progress line per image on stderr.
 pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     if !quiet {
         eprintln!(
             "lab: deriving keys and certificate authorities (seed {})",
@@ -148,7 +142,7 @@ pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let mut lab = Lab::new(&args)?;
     lab.quiet = quiet;
-    let index = runtime.block_on(lab.build())?;
+    let index = crate::executor::block_on(lab.build())??;
     write(
         &args.out.join("lab.json"),
         &serde_json::to_string_pretty(&index)?,

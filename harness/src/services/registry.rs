@@ -4,6 +4,9 @@
 use std::path::Path;
 
 use anyhow::Context;
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    OciManifestAndConfigResponse, OciManifestResponse,
+};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -170,9 +173,13 @@ pub fn parse_reference(image: &str) -> Result<Reference, String> {
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))
 }
 
-pub async fn manifest_digest(sources: &Sources, image: &str) -> Result<String, String> {
+pub async fn manifest_digest(
+    client: &Client,
+    sources: &Sources,
+    image: &str,
+) -> Result<String, String> {
     let reference = parse_reference(image)?;
-    Client::new(sources.oci_config())
+    client
         .fetch_manifest_digest(&reference, &sources.oci_auth(&reference)?)
         .await
         .map_err(|e| {
@@ -183,9 +190,23 @@ pub async fn manifest_digest(sources: &Sources, image: &str) -> Result<String, S
         })
 }
 
-pub async fn manifest(sources: &Sources, image: &str) -> Result<Value, String> {
+/// What the registry sent, in the SDK's type (oci-spec's manifest or index).
+fn typed<T: serde::de::DeserializeOwned>(
+    value: impl serde::Serialize,
+    what: &str,
+) -> Result<T, String> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
+pub async fn manifest(
+    client: &Client,
+    sources: &Sources,
+    image: &str,
+) -> Result<OciManifestResponse, String> {
     let reference = parse_reference(image)?;
-    let (manifest, _) = Client::new(sources.oci_config())
+    let (manifest, _) = client
         .pull_manifest(&reference, &sources.oci_auth(&reference)?)
         .await
         .map_err(|e| {
@@ -194,12 +215,19 @@ pub async fn manifest(sources: &Sources, image: &str) -> Result<Value, String> {
                 sources.explain(reference.registry(), &e)
             )
         })?;
-    serde_json::to_value(manifest).map_err(|e| e.to_string())
+    typed(
+        manifest,
+        &format!("the manifest of {image} is not an OCI manifest"),
+    )
 }
 
-pub async fn manifest_and_config(sources: &Sources, image: &str) -> Result<Value, String> {
+pub async fn manifest_and_config(
+    client: &Client,
+    sources: &Sources,
+    image: &str,
+) -> Result<OciManifestAndConfigResponse, String> {
     let reference = parse_reference(image)?;
-    let (manifest, digest, config) = Client::new(sources.oci_config())
+    let (manifest, digest, config) = client
         .pull_manifest_and_config(&reference, &sources.oci_auth(&reference)?)
         .await
         .map_err(|e| {
@@ -210,5 +238,9 @@ pub async fn manifest_and_config(sources: &Sources, image: &str) -> Result<Value
         })?;
     let config: Value = serde_json::from_str(&config)
         .map_err(|e| format!("the config of {image} is not JSON: {e}"))?;
-    Ok(serde_json::json!({ "manifest": manifest, "digest": digest, "config": config }))
+    Ok(OciManifestAndConfigResponse {
+        manifest: typed(manifest, &format!("the manifest of {image}"))?,
+        digest,
+        config: typed(config, &format!("the config of {image}"))?,
+    })
 }
