@@ -480,21 +480,7 @@ impl Lab {
                 )]
             }
             Layer::Certificate { leaf, bundled } => {
-                let certificate = self.leaf(*leaf).to_string();
-                let mut layer = self
-                    .key_layer(pushed, &self.leaves.key, &[])
-                    .with_certificate(&certificate, None);
-                if *bundled {
-                    let integrated = self.seconds(-60);
-                    let bundle = self.rekor.bundle(
-                        &layer.payload,
-                        layer.signature(),
-                        &certificate,
-                        integrated,
-                    );
-                    layer = layer.with_bundle(bundle);
-                }
-                vec![layer]
+                vec![self.certificate_layer(pushed, *leaf, *bundled)]
             }
             Layer::ForgedAnnotation { certified } => {
                 let mut forged = self.key_layer(pushed, &self.attacker, &[("env", "prod")]);
@@ -513,57 +499,100 @@ impl Lab {
                 vec![layer]
             }
             Layer::KeylessPemVariants(identity) => {
-                let (signed, certificate) = self.keyless_layer(pushed, image.name, *identity)?;
-                let bundle = signed.annotations.get(cosign::BUNDLE_ANNOTATION).cloned();
-                let mut layers: Vec<SignatureLayer> = pem_spellings(&certificate, PEM_VARIANTS)?
-                    .iter()
-                    .skip(1)
-                    .enumerate()
-                    .map(|(i, spelling)| {
-                        let layer = SignatureLayer::new(
-                            signed.payload.clone(),
-                            STANDARD.encode(format!("garbage {i}")),
-                        )
-                        .with_certificate(spelling, None);
-                        match &bundle {
-                            Some(bundle) => layer.with_bundle(bundle.clone()),
-                            None => layer,
-                        }
-                    })
-                    .collect();
-                layers.push(signed);
-                layers
+                self.keyless_pem_variants(pushed, image.name, *identity)?
             }
-            Layer::Transplant { from, garbage } => {
-                let (certificate, bundle) = self.genuine_keyless(from)?;
-                let body = self.payload(pushed, &[]);
-                let signature = match garbage {
-                    true => STANDARD.encode(b"not a signature at all"),
-                    false => self.attacker.sign_base64(&body),
-                };
-                let mut layer = SignatureLayer::new(body, signature);
-                layer
-                    .annotations
-                    .insert(cosign::CERTIFICATE_ANNOTATION.to_string(), certificate);
-                layer
-                    .annotations
-                    .insert(cosign::BUNDLE_ANNOTATION.to_string(), bundle);
-                vec![layer]
-            }
-            Layer::TransplantPemVariants { from } => {
-                let (certificate, bundle) = self.genuine_keyless(from)?;
-                let body = self.payload(pushed, &[]);
-                pem_spellings(&certificate, PEM_VARIANTS)?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, spelling)| {
-                        SignatureLayer::new(body.clone(), STANDARD.encode(format!("garbage {i}")))
-                            .with_certificate(spelling, None)
-                            .with_bundle(bundle.clone())
-                    })
-                    .collect()
-            }
+            Layer::Transplant { from, garbage } => vec![self.transplant(pushed, from, *garbage)?],
+            Layer::TransplantPemVariants { from } => self.transplant_pem_variants(pushed, from)?,
         })
+    }
+
+    /// The `x509-leaf` key's signature with `leaf`'s certificate, bundled or not.
+    fn certificate_layer(&mut self, pushed: &Pushed, leaf: Leaf, bundled: bool) -> SignatureLayer {
+        let certificate = self.leaf(leaf).to_string();
+        let layer = self
+            .key_layer(pushed, &self.leaves.key, &[])
+            .with_certificate(&certificate, None);
+        if !bundled {
+            return layer;
+        }
+        let integrated = self.seconds(-60);
+        let bundle = self
+            .rekor
+            .bundle(&layer.payload, layer.signature(), &certificate, integrated);
+        layer.with_bundle(bundle)
+    }
+
+    /// `PEM_VARIANTS - 1` respellings of a keyless layer's certificate with garbage
+    /// signatures, then the genuine layer.
+    fn keyless_pem_variants(
+        &mut self,
+        pushed: &Pushed,
+        name: &str,
+        identity: Identity,
+    ) -> anyhow::Result<Vec<SignatureLayer>> {
+        let (signed, certificate) = self.keyless_layer(pushed, name, identity)?;
+        let bundle = signed.annotations.get(cosign::BUNDLE_ANNOTATION).cloned();
+        let mut layers: Vec<SignatureLayer> = pem_spellings(&certificate, PEM_VARIANTS)?
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(i, spelling)| {
+                let layer = SignatureLayer::new(
+                    signed.payload.clone(),
+                    STANDARD.encode(format!("garbage {i}")),
+                )
+                .with_certificate(spelling, None);
+                match &bundle {
+                    Some(bundle) => layer.with_bundle(bundle.clone()),
+                    None => layer,
+                }
+            })
+            .collect();
+        layers.push(signed);
+        Ok(layers)
+    }
+
+    /// `from`'s keyless certificate and bundle on a layer over `pushed`, signed by the
+    /// attacker or not at all.
+    fn transplant(
+        &self,
+        pushed: &Pushed,
+        from: &str,
+        garbage: bool,
+    ) -> anyhow::Result<SignatureLayer> {
+        let (certificate, bundle) = self.genuine_keyless(from)?;
+        let body = self.payload(pushed, &[]);
+        let signature = match garbage {
+            true => STANDARD.encode(b"not a signature at all"),
+            false => self.attacker.sign_base64(&body),
+        };
+        let mut layer = SignatureLayer::new(body, signature);
+        layer
+            .annotations
+            .insert(cosign::CERTIFICATE_ANNOTATION.to_string(), certificate);
+        layer
+            .annotations
+            .insert(cosign::BUNDLE_ANNOTATION.to_string(), bundle);
+        Ok(layer)
+    }
+
+    /// The transplant with `from`'s certificate in `PEM_VARIANTS` spellings, garbage signed.
+    fn transplant_pem_variants(
+        &self,
+        pushed: &Pushed,
+        from: &str,
+    ) -> anyhow::Result<Vec<SignatureLayer>> {
+        let (certificate, bundle) = self.genuine_keyless(from)?;
+        let body = self.payload(pushed, &[]);
+        Ok(pem_spellings(&certificate, PEM_VARIANTS)?
+            .iter()
+            .enumerate()
+            .map(|(i, spelling)| {
+                SignatureLayer::new(body.clone(), STANDARD.encode(format!("garbage {i}")))
+                    .with_certificate(spelling, None)
+                    .with_bundle(bundle.clone())
+            })
+            .collect())
     }
 
     /// A Sigstore bundle of `signer` over `pushed`'s payload, attached through OCI referrers.

@@ -102,6 +102,13 @@ impl Services {
         }
     }
 
+    fn registry(&self) -> registry::Registry<'_> {
+        registry::Registry {
+            client: &self.registry,
+            sources: &self.sources,
+        }
+    }
+
     /// `work` on the shared runtime; a runtime that cannot start is the call's error.
     fn run<T>(&self, work: impl Future<Output = Result<T, String>>) -> Result<T, String> {
         executor::block_on(work).map_err(|e| e.to_string())?
@@ -127,24 +134,16 @@ impl CapabilityServices for Services {
     }
 
     fn manifest_digest(&self, image: &str) -> Result<ManifestDigestResponse, String> {
-        let digest = self.run(registry::manifest_digest(
-            &self.registry,
-            &self.sources,
-            image,
-        ))?;
+        let digest = self.run(self.registry().manifest_digest(image))?;
         Ok(ManifestDigestResponse { digest })
     }
 
     fn oci_manifest(&self, image: &str) -> Result<OciManifestResponse, String> {
-        self.run(registry::manifest(&self.registry, &self.sources, image))
+        self.run(self.registry().manifest(image))
     }
 
     fn oci_manifest_config(&self, image: &str) -> Result<OciManifestAndConfigResponse, String> {
-        self.run(registry::manifest_and_config(
-            &self.registry,
-            &self.sources,
-            image,
-        ))
+        self.run(self.registry().manifest_and_config(image))
     }
 
     fn is_certificate_trusted(

@@ -179,6 +179,10 @@ impl Verifier<'_> {
         input: &SigstoreVerificationInputV2,
         strict: Option<Arc<LayerCertificates>>,
     ) -> Result<Vec<Wanted>, String> {
+        let identities = |annotations| Identities {
+            annotations,
+            strict: strict.clone(),
+        };
         match input {
             SigstoreVerificationInputV2::SigstorePubKeyVerify {
                 pub_keys,
@@ -189,18 +193,18 @@ impl Verifier<'_> {
                 keyless,
                 annotations,
                 ..
-            } => keyless_constraints(keyless, annotations, &strict),
+            } => keyless_constraints(keyless, &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
                 keyless_prefix,
                 annotations,
                 ..
-            } => keyless_prefix_constraints(keyless_prefix, annotations, &strict),
+            } => keyless_prefix_constraints(keyless_prefix, &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
                 owner,
                 repo,
                 annotations,
                 ..
-            } => github_actions_constraints(owner, repo.as_deref(), annotations, &strict),
+            } => github_actions_constraints(owner, repo.as_deref(), &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreCertificateVerify {
                 certificate,
                 certificate_chain,
@@ -217,20 +221,24 @@ impl Verifier<'_> {
     }
 }
 
-/// A keyless identity the layers must show (bound to the layer under `strict`).
-fn identity(
-    wanted: IdentityMatch,
-    annotations: &Annotations,
-    strict: &Option<Arc<LayerCertificates>>,
-    describe: String,
-) -> Wanted {
-    Wanted {
-        constraint: Box::new(IdentityConstraint {
-            wanted,
-            annotations: annotations.clone(),
-            strict: strict.clone(),
-        }),
-        describe,
+/// What every identity constraint of one request shares: the signer annotations, and the
+/// layers' certificates when identities are bound to their layer (`strict`).
+struct Identities<'a> {
+    annotations: &'a Annotations,
+    strict: Option<Arc<LayerCertificates>>,
+}
+
+impl Identities<'_> {
+    /// A keyless identity the layers must show, named as the engine names it.
+    fn wanted(&self, wanted: IdentityMatch, engine: &EngineConstraint<'_>) -> Wanted {
+        Wanted {
+            constraint: Box::new(IdentityConstraint {
+                wanted,
+                annotations: self.annotations.clone(),
+                strict: self.strict.clone(),
+            }),
+            describe: describe(engine),
+        }
     }
 }
 
@@ -263,86 +271,84 @@ fn pub_key_constraints(
         .collect()
 }
 
+/// One constraint per keyless entry: `wanted` gives its identity and how the engine names it.
+fn each_identity<'a, T>(
+    entries: &'a [T],
+    identities: &Identities<'a>,
+    wanted: impl Fn(&'a T) -> (IdentityMatch, EngineConstraint<'a>),
+) -> Result<Vec<Wanted>, String> {
+    if entries.is_empty() {
+        return Err("Must provide keyless info".into());
+    }
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let (identity, engine) = wanted(entry);
+            identities.wanted(identity, &engine)
+        })
+        .collect())
+}
+
 /// One exact issuer and subject per entry.
 fn keyless_constraints(
     keyless: &[KeylessInfo],
-    annotations: &Annotations,
-    strict: &Option<Arc<LayerCertificates>>,
+    identities: &Identities<'_>,
 ) -> Result<Vec<Wanted>, String> {
-    if keyless.is_empty() {
-        return Err("Must provide keyless info".into());
-    }
-    Ok(keyless
-        .iter()
-        .map(|k| {
-            identity(
-                IdentityMatch::Exact {
-                    issuer: k.issuer.clone(),
-                    subject: k.subject.clone(),
-                },
-                annotations,
-                strict,
-                describe(&EngineConstraint::GenericIssuer {
-                    issuer: &k.issuer,
-                    subject: EngineSubject::Equal(&k.subject),
-                    annotations,
-                }),
-            )
-        })
-        .collect())
+    each_identity(keyless, identities, |k| {
+        (
+            IdentityMatch::Exact {
+                issuer: k.issuer.clone(),
+                subject: k.subject.clone(),
+            },
+            EngineConstraint::GenericIssuer {
+                issuer: &k.issuer,
+                subject: EngineSubject::Equal(&k.subject),
+                annotations: identities.annotations,
+            },
+        )
+    })
 }
 
 /// One issuer and URL prefix (normalised as the engine does) per entry.
 fn keyless_prefix_constraints(
     keyless_prefix: &[KeylessPrefixInfo],
-    annotations: &Annotations,
-    strict: &Option<Arc<LayerCertificates>>,
+    identities: &Identities<'_>,
 ) -> Result<Vec<Wanted>, String> {
-    if keyless_prefix.is_empty() {
-        return Err("Must provide keyless info".into());
-    }
-    Ok(keyless_prefix
-        .iter()
-        .map(|k| {
-            identity(
-                IdentityMatch::Prefix {
-                    issuer: k.issuer.clone(),
-                    prefix: normalise_prefix(&k.url_prefix),
-                },
-                annotations,
-                strict,
-                describe(&EngineConstraint::GenericIssuer {
-                    issuer: &k.issuer,
-                    subject: EngineSubject::UrlPrefix(&k.url_prefix),
-                    annotations,
-                }),
-            )
-        })
-        .collect())
+    each_identity(keyless_prefix, identities, |k| {
+        let prefix = normalise_prefix(&k.url_prefix);
+        (
+            IdentityMatch::Prefix {
+                issuer: k.issuer.clone(),
+                prefix,
+            },
+            EngineConstraint::GenericIssuer {
+                issuer: &k.issuer,
+                subject: EngineSubject::UrlPrefix(&k.url_prefix),
+                annotations: identities.annotations,
+            },
+        )
+    })
 }
 
 /// One GitHub Actions identity: the owner, and the repository when given.
 fn github_actions_constraints(
     owner: &str,
     repo: Option<&str>,
-    annotations: &Annotations,
-    strict: &Option<Arc<LayerCertificates>>,
+    identities: &Identities<'_>,
 ) -> Result<Vec<Wanted>, String> {
     if owner.is_empty() {
         return Err("Must provide owner info".into());
     }
-    Ok(vec![identity(
+    Ok(vec![identities.wanted(
         IdentityMatch::Github {
             owner: owner.to_string(),
             repo: repo.map(str::to_string),
         },
-        annotations,
-        strict,
-        describe(&EngineConstraint::GithubAction {
+        &EngineConstraint::GithubAction {
             owner,
             repo,
-            annotations,
-        }),
+            annotations: identities.annotations,
+        },
     )])
 }
 
