@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::capabilities::{self, CapabilityServices, Routed};
-use harness::runtime::{HostCall, PolicyModule};
+use harness::capabilities::CapabilityServices;
+use harness::host::{Answers, Host};
+use harness::runtime::PolicyModule;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
     CertificateVerificationRequest, CertificateVerificationResponse,
@@ -62,15 +63,9 @@ fn load(timeout: Duration) -> PolicyModule {
     ))
     .unwrap();
     let wasm = wat::parse_str(&wat).unwrap();
-    let host_call: Arc<HostCall> = Arc::new(
-        |binding: &str, namespace: &str, operation: &str, payload: &[u8]| match capabilities::route(
-            binding, namespace, operation, payload,
-        )? {
-            Routed::Log(_) => Ok(Vec::new()),
-            Routed::Request(request) => capabilities::serve(&FakeServices, request),
-        },
-    );
-    PolicyModule::load(&wasm, Some(timeout), host_call).unwrap()
+    // The harness's own dispatcher, answering live from the fake services.
+    let host = Arc::new(Host::new(Answers::Live(Box::new(FakeServices))));
+    PolicyModule::load(&wasm, Some(timeout), host.callback()).unwrap()
 }
 
 #[test]
