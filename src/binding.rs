@@ -144,7 +144,7 @@ pub struct Candidate {
 pub type SignatureCertificates = Result<(String, Vec<Candidate>), String>;
 
 fn integrated_time(bundle: &str) -> Option<i64> {
-    serde_json::from_str::<Value>(bundle)
+    serde_json::from_slice::<Value>(bundle.as_bytes())
         .ok()?
         .get("Payload")?
         .get("integratedTime")?

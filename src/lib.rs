@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod admission;
 pub mod binding;
 pub mod bundle_only;
 pub mod escape;
@@ -36,8 +37,9 @@ use kubewarden_policy_sdk::response::ValidationResponse;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use serde_json::Value;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
+use admission::{Json, Key};
 use binding::Binder;
 use host::{Host, HostApi};
 use plan::PlanContext;
@@ -79,26 +81,28 @@ pub fn validate(payload: &[u8], host: &dyn Host) -> ValidationResponse {
 }
 
 fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, String> {
-    let envelope: Value = serde_json::from_slice(payload)
-        .map_err(|e| format!("the validation request is not JSON: {e}"))?;
+    let envelope =
+        admission::read(payload).map_err(|e| format!("the validation request is not JSON: {e}"))?;
     let request = envelope
-        .get("request")
+        .get(Key::Request)
         .ok_or("the validation request has no \"request\"")?;
-    let settings =
-        settings::parse_admitted_settings(envelope.get("settings").unwrap_or(&Value::Null))
-            .map_err(|e| format!("the policy settings are not valid: {e}"))?;
+    let settings = match envelope.get(Key::Settings) {
+        Some(Json::Value(settings)) => settings::parse_admitted_settings(settings),
+        _ => settings::parse_admitted_settings(&Value::Null),
+    }
+    .map_err(|e| format!("the policy settings are not valid: {e}"))?;
     let workload = match workload::inspect(request).map_err(|e| e.to_string())? {
         Inspection::NotOurs => return Ok(accept()),
         Inspection::Workload(workload) => workload,
     };
     let unchanged = match settings.reverify_unchanged_images {
-        true => BTreeMap::new(),
+        true => HashMap::new(),
         false => workload::old_sites(request).unwrap_or_default(),
     };
     let context = PlanContext {
         namespace: request
-            .get("namespace")
-            .and_then(Value::as_str)
+            .get(Key::Namespace)
+            .and_then(Json::as_str)
             .filter(|ns| !ns.is_empty()),
         exemptions: &settings.exemptions,
         // The clock is read only when an exemption needs it.
@@ -118,9 +122,14 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Verdict::Accept => accept(),
         Verdict::Reject(message) => reject(message),
         Verdict::Mutate(rewrites) => {
-            let object = request.get("object").unwrap_or(&Value::Null);
+            // Parsed whole only now that it is to be patched, keeping its key order.
+            let object = match request.get(Key::Object) {
+                Some(Json::Raw(raw)) => serde_json::from_slice(raw.get().as_bytes())
+                    .map_err(|e| format!("the object cannot be read: {e}"))?,
+                _ => Value::Null,
+            };
             ValidationResponse {
-                mutated_object: Some(verdict::mutated_object(object, &rewrites)?),
+                mutated_object: Some(verdict::mutated_object(&object, &rewrites)?),
                 ..accept()
             }
         }

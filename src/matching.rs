@@ -34,8 +34,15 @@ impl TaggedGlobs {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.owners.is_empty()
+    }
+
     /// Per rule: whether any of its globs matches any of `texts`.
     fn rules_matching(&self, texts: &[String], rule_count: usize) -> Vec<bool> {
+        if self.is_empty() {
+            return vec![false; rule_count];
+        }
         let mut matched = vec![false; self.set.len()];
         for text in texts {
             self.set.mark_matches(text, &mut matched);
@@ -112,15 +119,19 @@ impl<'s> RuleMatcher<'s> {
         let subjects = reference.subjects();
         let count = self.rules.len();
         let mut applies = self.images.rules_matching(&subjects, count);
-        if reference.digest.is_some() {
+        if reference.digest.is_some() && !self.digest_images.is_empty() {
             let by_digest = self.digest_images.rules_matching(&subjects, count);
             for (flag, extra) in applies.iter_mut().zip(by_digest) {
                 *flag |= extra;
             }
         }
-        let skipped = self
-            .skip_images
-            .rules_matching(&[reference.canonical()], count);
+        // The canonical form is built only when some rule in scope has skipImages.
+        let skipped = match self.skip_images.is_empty() {
+            true => vec![false; count],
+            false => self
+                .skip_images
+                .rules_matching(&[reference.canonical()], count),
+        };
         self.rules
             .iter()
             .zip(applies.iter().zip(&skipped))

@@ -2,7 +2,7 @@
 //! many containers share the image, and the host requests each check is made of. Exempt and
 //! (optionally) unchanged images are settled here without any question.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use kubewarden_policy_sdk::host_capabilities::verification::{KeylessInfo, KeylessPrefixInfo};
@@ -56,7 +56,7 @@ pub struct PlanContext<'a> {
     /// Image strings of `oldObject` by site, when unchanged images need no new verification.
     /// A site is unchanged only when the same list and the same container name held the same
     /// string, and that string names a digest: a tag may name other bytes by now.
-    pub unchanged: &'a BTreeMap<SiteKey, String>,
+    pub unchanged: &'a HashMap<SiteKey, String>,
 }
 
 enum Exemptness {
@@ -91,14 +91,22 @@ fn exemptness(reference: &ImageReference, context: &PlanContext<'_>) -> Exemptne
     }
 }
 
+/// One image's reference and the rules that apply to it, or why it is no reference.
+type Matched<'s> = Result<(ImageReference, Vec<&'s Rule>), ReferenceError>;
+
 pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_>) -> Plan<'s> {
     let matcher = RuleMatcher::new(rules, context.namespace);
     let mut checks: Vec<PlannedCheck<'s>> = Vec::new();
-    let mut known: HashMap<(String, usize), usize> = HashMap::new();
+    let mut known: HashMap<(&str, usize), usize> = HashMap::new();
     let mut site_plans = Vec::with_capacity(sites.len());
-    // Sites sharing an image share the parsing and matching work too.
-    let mut matched: HashMap<String, Result<(ImageReference, Vec<&'s Rule>), ReferenceError>> =
-        HashMap::new();
+    // Sites sharing an image share the parsing and matching work too: each image is parsed
+    // and matched once, cached while later sites still name it, and moved out (not cloned)
+    // at its last site.
+    let mut remaining: HashMap<&str, usize> = HashMap::new();
+    for image in sites.iter().filter_map(|site| site.image.text()) {
+        *remaining.entry(image).or_insert(0) += 1;
+    }
+    let mut matched: HashMap<&str, Matched<'s>> = HashMap::new();
     for site in sites {
         let image = match &site.image {
             ImageValue::Text(image) => image,
@@ -111,15 +119,28 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
                 continue;
             }
         };
-        let outcome = matched
-            .entry(image.clone())
-            .or_insert_with(|| {
-                ImageReference::parse(image).map(|r| {
+        let last_use = remaining.get_mut(image.as_str()).is_none_or(|left| {
+            *left = left.saturating_sub(1);
+            *left == 0
+        });
+        let outcome = match (matched.remove(image.as_str()), last_use) {
+            (Some(outcome), true) => outcome,
+            (Some(outcome), false) => {
+                let copy = outcome.clone();
+                matched.insert(image, outcome);
+                copy
+            }
+            (None, last) => {
+                let outcome = ImageReference::parse(image).map(|r| {
                     let rules = matcher.matching(&r);
                     (r, rules)
-                })
-            })
-            .clone();
+                });
+                if !last {
+                    matched.insert(image, outcome.clone());
+                }
+                outcome
+            }
+        };
         let (reference, rules) = match outcome {
             Err(error) => {
                 site_plans.push(SitePlan::BadReference(image.clone(), error));
@@ -145,7 +166,7 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
         let indices = rules
             .into_iter()
             .map(|rule| {
-                *known.entry((image.clone(), rule.index)).or_insert_with(|| {
+                *known.entry((image, rule.index)).or_insert_with(|| {
                     checks.push(PlannedCheck {
                         image: image.clone(),
                         has_digest: reference.digest.is_some(),

@@ -135,7 +135,7 @@ impl ImageReference {
 
     /// `registry/repository` in canonical form.
     pub fn canonical_name(&self) -> String {
-        format!("{}/{}", self.canonical_registry, self.canonical_path)
+        joined(&[&self.canonical_registry, "/", &self.canonical_path])
     }
 
     /// The canonical form with the implicit tag made explicit and any tag kept, e.g.
@@ -150,22 +150,28 @@ impl ImageReference {
     /// or `registry/repository@digest` when a digest is given (the tag beside a digest does not
     /// decide what runs, so it cannot decide what is skipped either).
     pub fn canonical(&self) -> String {
+        let (separator, suffix) = self.subject_suffix();
+        joined(&[
+            &self.canonical_registry,
+            "/",
+            &self.canonical_path,
+            separator,
+            suffix,
+        ])
+    }
+
+    /// What follows a name in a matched subject: `@digest`, else `:tag` (`latest` by default).
+    fn subject_suffix(&self) -> (&str, &str) {
         match &self.digest {
-            Some(digest) => format!("{}@{digest}", self.canonical_name()),
-            None => format!(
-                "{}:{}",
-                self.canonical_name(),
-                self.tag.as_deref().unwrap_or(DEFAULT_TAG)
-            ),
+            Some(digest) => ("@", digest),
+            None => (":", self.tag.as_deref().unwrap_or(DEFAULT_TAG)),
         }
     }
 
     /// `registry/repository@digest` without the tag: what a digest-pinned reference pulls,
     /// whatever tag is written beside the digest. `None` without a digest.
     pub fn content_address(&self) -> Option<String> {
-        self.digest
-            .as_ref()
-            .map(|digest| format!("{}@{digest}", self.canonical_name()))
+        self.digest.as_ref().map(|_| self.canonical())
     }
 
     /// Every accepted way of writing the repository name: the canonical one and, on Docker Hub,
@@ -199,12 +205,11 @@ impl ImageReference {
     /// what runs, so it is not matched; rules meet such references through the digest form of
     /// their globs (`matching::digest_form`), so no tag constraint can be dodged either.
     pub fn subjects(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for name in self.name_spellings() {
-            let suffixed = match &self.digest {
-                Some(digest) => format!("{name}@{digest}"),
-                None => format!("{name}:{}", self.tag.as_deref().unwrap_or(DEFAULT_TAG)),
-            };
+        let (separator, suffix) = self.subject_suffix();
+        let names = self.name_spellings();
+        let mut out = Vec::with_capacity(2 * names.len());
+        for name in names {
+            let suffixed = joined(&[&name, separator, suffix]);
             out.push(name);
             out.push(suffixed);
         }
@@ -236,6 +241,15 @@ impl ImageReference {
             out.push_str(digest);
         }
     }
+}
+
+/// The pieces one after the other, allocated once (`format!` grows its string piece by piece).
+fn joined(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for piece in pieces {
+        out.push_str(piece);
+    }
+    out
 }
 
 /// The canonical text of a registry `host[:port]` as written in a reference, or why it is

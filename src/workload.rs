@@ -1,9 +1,9 @@
 //! Where a request's object names images: which kinds are ours, where their PodSpec lives, and
 //! every image string inside it with the JSON pointer needed to rewrite it in place.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use crate::admission::{Json, Key};
 use thiserror::Error;
 
 use crate::escape::{plain, quoted};
@@ -29,7 +29,7 @@ fn pod_spec_pointer(gvk: Gvk<'_>) -> Option<&'static str> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Container,
     InitContainer,
@@ -44,6 +44,15 @@ impl Role {
             Role::InitContainer => "init container",
             Role::EphemeralContainer => "ephemeral container",
             Role::ImageVolume => "image volume",
+        }
+    }
+
+    fn list(self) -> Key {
+        match self {
+            Role::Container => Key::Containers,
+            Role::InitContainer => Key::InitContainers,
+            Role::EphemeralContainer => Key::EphemeralContainers,
+            Role::ImageVolume => Key::Volumes,
         }
     }
 
@@ -76,14 +85,11 @@ pub enum ImageValue {
 }
 
 impl ImageValue {
-    fn of(value: Option<&Value>) -> Self {
+    fn of(value: Option<&Json<'_>>) -> Self {
         match value {
-            None | Some(Value::Null) => ImageValue::Missing,
-            Some(Value::String(text)) => ImageValue::Text(text.clone()),
-            Some(Value::Bool(_)) => ImageValue::NotString("a boolean"),
-            Some(Value::Number(_)) => ImageValue::NotString("a number"),
-            Some(Value::Array(_)) => ImageValue::NotString("a list"),
-            Some(Value::Object(_)) => ImageValue::NotString("an object"),
+            None | Some(Json::Null) => ImageValue::Missing,
+            Some(Json::Text(text)) => ImageValue::Text(text.to_string()),
+            Some(other) => ImageValue::NotString(other.type_name()),
         }
     }
 
@@ -147,14 +153,15 @@ pub struct WorkloadError {
 
 const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
 
-pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
+/// `request`: the admission request read by [`crate::admission`].
+pub fn inspect(request: &Json<'_>) -> Result<Inspection, WorkloadError> {
     let unknown = || WorkloadError {
         resource: "the request".into(),
         reason: "it has no kind (group, version, kind)".into(),
     };
-    let kind = request.get("kind").ok_or_else(unknown)?;
-    let field = |key: &str| kind.get(key).and_then(Value::as_str);
-    let gvk = match (field("group"), field("version"), field("kind")) {
+    let kind = request.get(Key::Kind).ok_or_else(unknown)?;
+    let field = |key: Key| kind.get(key).and_then(Json::as_str);
+    let gvk = match (field(Key::Group), field(Key::Version), field(Key::Kind)) {
         (Some(group), Some(version), Some(kind)) => Gvk {
             group,
             version,
@@ -166,13 +173,21 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
         return Ok(Inspection::NotOurs);
     };
     let operation = request
-        .get("operation")
-        .and_then(Value::as_str)
+        .get(Key::Operation)
+        .and_then(Json::as_str)
         .unwrap_or("");
     if matches!(operation, "DELETE" | "CONNECT") {
         return Ok(Inspection::NotOurs);
     }
-    let object = request.get("object").filter(|o| !o.is_null());
+    // The payload is JSON, so its object reads too: an error here is an internal one.
+    let object = match request.get(Key::Object).and_then(Json::raw_object) {
+        None => None,
+        Some(read) => Some(read.map_err(|e| WorkloadError {
+            resource: "the request".into(),
+            reason: format!("its object cannot be read: {e}"),
+        })?),
+    };
+    let object = object.as_ref();
     let resource = describe_resource(gvk.kind, request, object);
     let fail = |reason: String| WorkloadError {
         resource: resource.clone(),
@@ -184,14 +199,15 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
     }
     let pod_spec = object
         .pointer(spec_pointer)
-        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?
-        .as_object()
-        .ok_or_else(|| fail(format!("{} is not an object", dotted(spec_pointer))))?;
+        .ok_or_else(|| fail(format!("{} is missing", dotted(spec_pointer))))?;
+    if !pod_spec.is_object() {
+        return Err(fail(format!("{} is not an object", dotted(spec_pointer))));
+    }
     // `kubectl debug` adds ephemeral containers through a subresource whose update the API
     // server limits to that list, so only those images are judged and pinned there.
     let sub_resource = request
-        .get("subResource")
-        .and_then(Value::as_str)
+        .get(Key::SubResource)
+        .and_then(Json::as_str)
         .unwrap_or("");
     let roles: &[Role] = if sub_resource == EPHEMERAL_SUBRESOURCE {
         &[Role::EphemeralContainer]
@@ -224,10 +240,14 @@ pub fn inspect(request: &Value) -> Result<Inspection, WorkloadError> {
 /// ephemeral containers; only the images of `containers` and `initContainers` may change, and
 /// through the `ephemeralcontainers` subresource only newly added ephemeral containers can be
 /// written. Everything else is verified but must not be patched.
-fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites: &mut [ImageSite]) {
-    // `extend`, not `collect`: collecting into a B-tree sorts first, and each sort
-    // instantiation weighs kilobytes of the module.
-    let mut existing: BTreeSet<String> = BTreeSet::new();
+fn mark_immutable_pod_sites(
+    request: &Json<'_>,
+    ephemeral_subresource: bool,
+    sites: &mut [ImageSite],
+) {
+    // Hashed, like every per-request set and map: hash tables are in the module anyway (the
+    // SDK's annotations map), each B-tree key type adds kilobytes.
+    let mut existing: HashSet<String> = HashSet::new();
     if let Some(old) = old_sites(request) {
         existing.extend(
             old.into_keys()
@@ -246,18 +266,21 @@ fn mark_immutable_pod_sites(request: &Value, ephemeral_subresource: bool, sites:
 
 /// The image string of every site of an UPDATE's `oldObject`, by site, walked exactly like
 /// the new object. `None` when the request is no UPDATE or the old object cannot be read.
-pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
-    let is_update = request.get("operation").and_then(Value::as_str) == Some("UPDATE");
-    let old = request
-        .get("oldObject")
-        .filter(|o| is_update && o.is_object())?;
-    let kind = request.get("kind")?;
+pub fn old_sites(request: &Json<'_>) -> Option<HashMap<SiteKey, String>> {
+    if request.get(Key::Operation).and_then(Json::as_str) != Some("UPDATE") {
+        return None;
+    }
+    let old = request.get(Key::OldObject)?.raw_object()?.ok()?;
+    if !old.is_object() {
+        return None;
+    }
+    let kind = request.get(Key::Kind)?;
     let spec_pointer = pod_spec_pointer(Gvk {
-        group: kind.get("group")?.as_str()?,
-        version: kind.get("version")?.as_str()?,
-        kind: kind.get("kind")?.as_str()?,
+        group: kind.get(Key::Group)?.as_str()?,
+        version: kind.get(Key::Version)?.as_str()?,
+        kind: kind.get(Key::Kind)?.as_str()?,
     })?;
-    let pod_spec = old.pointer(spec_pointer)?.as_object()?;
+    let pod_spec = old.pointer(spec_pointer).filter(|spec| spec.is_object())?;
     let mut sites = Vec::new();
     for role in [
         Role::Container,
@@ -267,9 +290,8 @@ pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
     ] {
         collect_sites(pod_spec, spec_pointer, role, &mut sites).ok()?;
     }
-    // `extend`, not `collect` (see `mark_immutable_pod_sites`); a later site of one key
-    // replaces an earlier one either way.
-    let mut images = BTreeMap::new();
+    // A later site of one key replaces an earlier one.
+    let mut images = HashMap::new();
     images.extend(sites.into_iter().filter_map(|site| {
         let key = site.key();
         match site.image {
@@ -281,31 +303,34 @@ pub fn old_sites(request: &Value) -> Option<BTreeMap<SiteKey, String>> {
 }
 
 fn collect_sites(
-    pod_spec: &Map<String, Value>,
+    pod_spec: &Json<'_>,
     spec_pointer: &str,
     role: Role,
     sites: &mut Vec<ImageSite>,
 ) -> Result<(), String> {
     let key = role.list_key();
-    let entries = match pod_spec.get(key) {
-        None | Some(Value::Null) => return Ok(()),
-        Some(Value::Array(entries)) => entries,
+    let entries = match pod_spec.get(role.list()) {
+        None | Some(Json::Null) => return Ok(()),
+        Some(Json::List(entries)) => entries,
         Some(_) => return Err(format!("{}.{key} is not a list", dotted(spec_pointer))),
     };
     for (index, entry) in entries.iter().enumerate() {
-        let entry = entry
-            .as_object()
-            .ok_or_else(|| format!("{}.{key}[{index}] is not an object", dotted(spec_pointer)))?;
+        if !entry.is_object() {
+            return Err(format!(
+                "{}.{key}[{index}] is not an object",
+                dotted(spec_pointer)
+            ));
+        }
         let name = entry
-            .get("name")
-            .and_then(Value::as_str)
+            .get(Key::Name)
+            .and_then(Json::as_str)
             .map_or_else(|| format!("#{index}"), str::to_string);
-        if role == Role::ImageVolume && !entry.contains_key("image") {
+        if role == Role::ImageVolume && entry.get(Key::Image).is_none() {
             continue;
         }
         let image = match role {
-            Role::ImageVolume => entry.get("image").and_then(|v| v.get("reference")),
-            _ => entry.get("image"),
+            Role::ImageVolume => entry.get(Key::Image).and_then(|v| v.get(Key::Reference)),
+            _ => entry.get(Key::Image),
         };
         sites.push(ImageSite {
             role,
@@ -319,20 +344,20 @@ fn collect_sites(
 }
 
 /// `Kind namespace/name`; Pods made by controllers have only `generateName` at admission.
-fn describe_resource(kind: &str, request: &Value, object: Option<&Value>) -> String {
-    let text = |value: Option<&Value>| {
+fn describe_resource(kind: &str, request: &Json<'_>, object: Option<&Json<'_>>) -> String {
+    let text = |value: Option<&Json<'_>>| {
         value
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let metadata = object.and_then(|o| o.get("metadata"));
-    let name = text(metadata.and_then(|m| m.get("name")))
-        .or_else(|| text(request.get("name")))
-        .or_else(|| text(metadata.and_then(|m| m.get("generateName"))))
+    let metadata = object.and_then(|o| o.get(Key::Metadata));
+    let name = text(metadata.and_then(|m| m.get(Key::Name)))
+        .or_else(|| text(request.get(Key::Name)))
+        .or_else(|| text(metadata.and_then(|m| m.get(Key::GenerateName))))
         .unwrap_or_else(|| "<unnamed>".into());
-    let namespace =
-        text(request.get("namespace")).or_else(|| text(metadata.and_then(|m| m.get("namespace"))));
+    let namespace = text(request.get(Key::Namespace))
+        .or_else(|| text(metadata.and_then(|m| m.get(Key::Namespace))));
     let (name, namespace) = (plain(&name), namespace.map(|ns| plain(&ns)));
     match namespace {
         Some(namespace) => format!("{kind} {namespace}/{name}"),

@@ -20,11 +20,11 @@ pub fn near_miss<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
     if known.contains(&key) {
         return None;
     }
-    let lowered: Vec<char> = key.to_lowercase().chars().collect();
+    let lowered = case_folded(key);
     known
         .iter()
         .map(|candidate| {
-            let other: Vec<char> = candidate.to_lowercase().chars().collect();
+            let other = case_folded(candidate);
             let allowed = if other.len() <= SHORT_KEY {
                 1
             } else {
@@ -35,6 +35,22 @@ pub fn near_miss<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
         .filter(|(distance, allowed, _)| distance <= allowed)
         .min_by_key(|(distance, _, _)| *distance)
         .map(|(_, _, candidate)| candidate)
+}
+
+/// `text` lower-cased as `str::to_lowercase` does as far as the comparison can tell: known
+/// keys are ASCII, so a non-ASCII character counts only where it lower-cases to ASCII (the
+/// Kelvin sign, and `İ`, which becomes `i` and a combining dot); every other one differs from
+/// every candidate character either way. Unicode's case tables weigh kilobytes of the module.
+fn case_folded(text: &str) -> Vec<char> {
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{212A}' => out.push('k'),
+            '\u{0130}' => out.extend(['i', '\u{0307}']),
+            c => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
 }
 
 /// Optimal string alignment distance. Keys are short (settings names); an attacker-sized key
@@ -137,6 +153,24 @@ mod tests {
             json!({"owner": "org"}),
         ] {
             assert!(!is_empty_default(&value), "{value}");
+        }
+    }
+
+    /// Every character: where Unicode lower-casing yields ASCII, `case_folded` yields the same;
+    /// elsewhere both give one non-ASCII character, which no known key holds, so the edit
+    /// distance to any known key is the same.
+    #[test]
+    fn case_folding_agrees_with_unicode_wherever_it_can_matter() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let unicode: Vec<char> = c.to_string().to_lowercase().chars().collect();
+            let folded = case_folded(&c.to_string());
+            if unicode.iter().any(char::is_ascii) || c.is_ascii() {
+                assert_eq!(folded, unicode, "{c:?}");
+            } else {
+                assert_eq!(unicode.len(), 1, "{c:?}");
+                assert_eq!(folded.len(), 1, "{c:?}");
+                assert!(!folded.iter().any(char::is_ascii), "{c:?}");
+            }
         }
     }
 }

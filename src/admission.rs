@@ -1,0 +1,233 @@
+//! The parts of the `validate` payload the policy reads, deserialised straight from the bytes:
+//! a sparse JSON tree that keeps only the keys the policy reads ([`Key`]), with strings
+//! borrowed from the payload where they hold no escape. Everything else is parsed (the payload
+//! must be JSON) and dropped unread. No `serde_json::Value` of the request is built: the
+//! request's `object` and `oldObject` are kept as their raw text, read the same way when the
+//! request kind is ours, and the object is parsed whole only when it is to be patched.
+//!
+//! It reads like a `Value` on purpose, so the workload rules stay those of the JSON: a repeated
+//! key keeps its last value, a missing field and `null` are told apart, a field of another
+//! type than expected is a value of that type, never a parse error. One tree type, not one
+//! struct per Kubernetes type: each deserialisable type costs kilobytes of the module.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// The keys the policy reads, wherever they occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Request,
+    /// The policy settings, kept as a `Value` for `settings::parse_admitted_settings`.
+    Settings,
+    Kind,
+    Group,
+    Version,
+    Operation,
+    Namespace,
+    Name,
+    SubResource,
+    /// `object` and `oldObject` are kept as raw text.
+    Object,
+    OldObject,
+    Metadata,
+    GenerateName,
+    Spec,
+    Template,
+    JobTemplate,
+    Containers,
+    InitContainers,
+    EphemeralContainers,
+    Volumes,
+    Image,
+    Reference,
+}
+
+const KEYS: [(&str, Key); 22] = [
+    ("request", Key::Request),
+    ("settings", Key::Settings),
+    ("kind", Key::Kind),
+    ("group", Key::Group),
+    ("version", Key::Version),
+    ("operation", Key::Operation),
+    ("namespace", Key::Namespace),
+    ("name", Key::Name),
+    ("subResource", Key::SubResource),
+    ("object", Key::Object),
+    ("oldObject", Key::OldObject),
+    ("metadata", Key::Metadata),
+    ("generateName", Key::GenerateName),
+    ("spec", Key::Spec),
+    ("template", Key::Template),
+    ("jobTemplate", Key::JobTemplate),
+    ("containers", Key::Containers),
+    ("initContainers", Key::InitContainers),
+    ("ephemeralContainers", Key::EphemeralContainers),
+    ("volumes", Key::Volumes),
+    ("image", Key::Image),
+    ("reference", Key::Reference),
+];
+
+impl Key {
+    /// The key a JSON pointer segment names, if the policy reads it.
+    pub fn of(name: &str) -> Option<Key> {
+        KEYS.iter().find(|(k, _)| *k == name).map(|(_, key)| *key)
+    }
+}
+
+/// A JSON value as far as the policy reads it.
+#[derive(Debug)]
+pub enum Json<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    /// A boolean or a number, by the name messages give its type.
+    Other(&'static str),
+    List(Vec<Json<'a>>),
+    /// The known keys in document order; unknown keys are left out.
+    Object(Vec<(Key, Json<'a>)>),
+    /// `object` / `oldObject`: the raw text, read on demand.
+    Raw(&'a RawValue),
+    /// `settings`, whole.
+    Value(Box<Value>),
+}
+
+impl<'a> Json<'a> {
+    /// The value of `key` when this is an object holding it (the last one, as `Value` keeps).
+    pub fn get(&self, key: Key) -> Option<&Json<'a>> {
+        match self {
+            Json::Object(fields) => fields.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value at a JSON pointer made of known keys only (`/spec/template/spec`), followed
+    /// through objects only, as `Value::pointer` does for keys.
+    pub fn pointer(&self, pointer: &str) -> Option<&Json<'a>> {
+        pointer
+            .split('/')
+            .skip(1)
+            .try_fold(self, |node, segment| node.get(Key::of(segment)?))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Json::Object(_))
+    }
+
+    /// The raw text of `object` / `oldObject` read as a tree; `None` when absent or `null`.
+    pub fn raw_object(&self) -> Option<Result<Json<'a>, serde_json::Error>> {
+        match self {
+            Json::Raw(raw) if raw.get() != "null" => Some(read(raw.get().as_bytes())),
+            _ => None,
+        }
+    }
+
+    /// What a message calls the type of this value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Text(_) => "a string",
+            Json::Other(name) => name,
+            Json::List(_) => "a list",
+            Json::Object(_) | Json::Raw(_) | Json::Value(_) => "an object",
+        }
+    }
+}
+
+/// Parse JSON bytes into the sparse tree.
+pub fn read(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+/// An object key: known or not, borrowed where possible (keys are compared, not kept).
+struct KeyName<'a>(Cow<'a, str>);
+
+impl<'a> Deserialize<'a> for KeyName<'a> {
+    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'a> Visitor<'a> for KeyVisitor {
+            type Value = KeyName<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
+                Ok(KeyName(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(KeyName(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'a> Deserialize<'a> for Json<'a> {
+    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'a> Visitor<'a> for JsonVisitor {
+    type Value = Json<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Json::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Json::Other("a number"))
+    }
+    fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Borrowed(text)))
+    }
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Json::Text(Cow::Owned(text.to_string())))
+    }
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::List(items))
+    }
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut fields = Vec::new();
+        while let Some(name) = map.next_key::<KeyName<'a>>()? {
+            let value = match Key::of(&name.0) {
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Some(key @ (Key::Object | Key::OldObject)) => (key, Json::Raw(map.next_value()?)),
+                Some(Key::Settings) => (Key::Settings, Json::Value(map.next_value()?)),
+                Some(key) => (key, map.next_value()?),
+            };
+            fields.push(value);
+        }
+        Ok(Json::Object(fields))
+    }
+}
