@@ -49,9 +49,19 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
+# The RustSec database cargo-deny reads (deny.toml's db-path); nothing is fetched: CI machines
+# reach crates.io but not github.com, where the database lives.
+ADVISORY_DB := $(CARGO_HOME)/advisory-dbs
+
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target $(WASM_TARGET) -p sigpin -- -D warnings
+	$(CARGO) deny --workspace check licenses bans sources
+	@if ls -d $(ADVISORY_DB)/*/crates > /dev/null 2>&1; then \
+		$(CARGO) deny --workspace check --disable-fetch advisories; \
+	else \
+		echo "ADVISORIES NOT CHECKED: no RustSec database in $(ADVISORY_DB) (run \`cargo deny fetch db\` where github.com is reachable)"; \
+	fi
 
 unit-tests: policy.wasm
 	SIGPIN_WASM=$(CURDIR)/policy.wasm $(CARGO) test --workspace

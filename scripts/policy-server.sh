@@ -15,9 +15,8 @@ action=$1
 dir=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=server.sh
+source "$root/scripts/server.sh"
 
 now_ms() { date +%s%3N; }
 
@@ -61,15 +60,7 @@ start() {
   exit 1
 }
 
-stop() {
-  if [ -f "$dir/pid" ]; then
-    kill "$(cat "$dir/pid")" 2> /dev/null || true
-    wait "$(cat "$dir/pid")" 2> /dev/null || true
-    # not our child when started by another shell: wait until it is gone
-    for _ in $(seq 1 50); do kill -0 "$(cat "$dir/pid")" 2> /dev/null || break; sleep 0.1; done
-    rm -f "$dir/pid"
-  fi
-}
+stop() { stop_server "$dir"; }
 
 case $action in
   start) shift 2; start "$@" ;;

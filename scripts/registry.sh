@@ -13,9 +13,8 @@ action=$1
 dir=$2
 registry_bin=${REGISTRY_BIN:-/usr/bin/docker-registry}
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=server.sh
+source "$(dirname "$0")/server.sh"
 
 start() {
   mkdir -p "$dir/storage"
@@ -60,13 +59,7 @@ YAML
   exit 1
 }
 
-stop() {
-  if [ -f "$dir/pid" ]; then
-    kill "$(cat "$dir/pid")" 2> /dev/null || true
-    wait "$(cat "$dir/pid")" 2> /dev/null || true
-    rm -f "$dir/pid"
-  fi
-}
+stop() { stop_server "$dir"; }
 
 case $action in
   start) start ;;

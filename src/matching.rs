@@ -8,6 +8,7 @@
 //!   does not skip `docker.io/busyboxevil/miner`): less skipping is the safe side.
 
 use crate::glob::{Glob, GlobSet};
+pub use crate::pattern::digest_form;
 use crate::reference::ImageReference;
 use crate::settings::Rule;
 
@@ -55,23 +56,6 @@ impl TaggedGlobs {
         }
         rules
     }
-}
-
-/// A rule glob as it applies to a digest-pinned reference: its tag constraint (from the `:` in
-/// its last path part up to `@` or the end) removed. The tag written beside a digest does not
-/// decide what runs, so the digest form of `ghcr.io/org/app:v1` is `ghcr.io/org/app`, and of
-/// `*:v1@sha256:*` it is `*@sha256:*`. `None`: the glob has no tag constraint.
-pub fn digest_form(glob: &str) -> Option<String> {
-    let last_part = glob.rfind('/').map_or(0, |slash| slash + 1);
-    let tail = glob.get(last_part..)?;
-    let name_and_tag = tail.split('@').next().unwrap_or_default();
-    let colon = last_part + name_and_tag.find(':')?;
-    let tag_end = last_part + name_and_tag.len();
-    Some(format!(
-        "{}{}",
-        glob.get(..colon)?,
-        glob.get(tag_end..).unwrap_or_default()
-    ))
 }
 
 /// Every rule's globs compiled once: which rules apply to a reference in a namespace.

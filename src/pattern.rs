@@ -313,16 +313,40 @@ impl Language {
         static SKIP: OnceLock<Grammar> = OnceLock::new();
         static NAMESPACE: OnceLock<Grammar> = OnceLock::new();
         match self {
-            Language::RuleImage => RULE.get_or_init(|| image_grammar(false)),
-            Language::SkipImage => SKIP.get_or_init(|| image_grammar(true)),
+            Language::RuleImage => RULE.get_or_init(|| image_grammar(false, Tags::Written)),
+            Language::SkipImage => SKIP.get_or_init(|| image_grammar(true, Tags::Alone)),
             Language::Namespace => NAMESPACE.get_or_init(namespace_grammar),
         }
     }
 }
 
+/// Where a reference grammar lets a tag be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tags {
+    /// Alone or beside a digest: every written form (refusals are explained from it).
+    Written,
+    /// Alone, never beside a digest: what rule globs meet, since the tag beside a digest is left
+    /// out of the texts a reference is matched by (`ImageReference::subjects`).
+    Alone,
+    /// Nowhere: what the digest form of a rule glob (`digest_form`) meets.
+    Never,
+}
+
+/// The texts a rule glob is matched against: [`Tags::Alone`], and for its digest form
+/// [`Tags::Never`]. The written language ([`Language::RuleImage`]) is wider by the tag beside
+/// a digest, which no rule glob is ever matched against.
+fn rule_grammars() -> (&'static Grammar, &'static Grammar) {
+    static MATCHED: OnceLock<Grammar> = OnceLock::new();
+    static DIGEST_FORM: OnceLock<Grammar> = OnceLock::new();
+    (
+        MATCHED.get_or_init(|| image_grammar(false, Tags::Alone)),
+        DIGEST_FORM.get_or_init(|| image_grammar(false, Tags::Never)),
+    )
+}
+
 /// The reference grammar of the distribution project, restricted to canonical registries.
 /// `strict`: canonical forms only (a registry is written; a tag or a digest, not both).
-fn image_grammar(strict: bool) -> Grammar {
+fn image_grammar(strict: bool, tags: Tags) -> Grammar {
     let mut g = Grammar::default();
     use Part::*;
     // Repository path: [a-z0-9]+ (([._]|__|-+) [a-z0-9]+)* per component.
@@ -343,7 +367,9 @@ fn image_grammar(strict: bool) -> Grammar {
     let digits: Vec<usize> = (0..=5).map(|_| g.add(Port)).collect();
 
     let component_end = |g: &mut Grammar, from: usize| {
-        g.edge(from, one(b':'), tag);
+        if tags != Tags::Never {
+            g.edge(from, one(b':'), tag);
+        }
         g.edge(from, one(b'@'), digest);
         if !strict {
             g.accepting_state(from);
@@ -374,7 +400,7 @@ fn image_grammar(strict: bool) -> Grammar {
 
     g.edge(tag, WORD, tag_rest);
     g.edge(tag_rest, TAG_REST, tag_rest);
-    if !strict {
+    if tags == Tags::Written {
         g.edge(tag_rest, one(b'@'), digest);
     }
     g.accepting_state(tag_rest);
@@ -573,9 +599,45 @@ impl fmt::Display for Refusal {
 /// A string of `language` that `pattern` matches, if there is one (the proof that a pattern
 /// accepted at validation can match something).
 pub fn witness(pattern: &str, language: Language) -> Option<String> {
-    search(&TokenGlob::new(pattern), language.grammar(), true)
-        .witness
-        .and_then(|bytes| String::from_utf8(bytes).ok())
+    let found = match language {
+        Language::RuleImage => rule_witness(pattern, true),
+        _ => search(&TokenGlob::new(pattern), language.grammar(), true).witness,
+    };
+    found.and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// A text the rule matcher meets with `pattern`: a reference's matched form, or a
+/// digest-pinned one met through the pattern's digest form.
+fn rule_witness(pattern: &str, want_witness: bool) -> Option<Vec<u8>> {
+    let (matched, digest_grammar) = rule_grammars();
+    if let Some(found) = search(&TokenGlob::new(pattern), matched, want_witness).witness {
+        return Some(found);
+    }
+    let digest_form = digest_form(pattern)?;
+    let mut found = search(&TokenGlob::new(&digest_form), digest_grammar, want_witness).witness?;
+    // The digest form is met only by digest-pinned references: pin a bare name.
+    if want_witness && !found.contains(&b'@') {
+        found.extend_from_slice(b"@sha256:");
+        found.extend(std::iter::repeat_n(b'0', 64));
+    }
+    Some(found)
+}
+
+/// A rule glob as it applies to a digest-pinned reference: its tag constraint (from the `:` in
+/// its last path part up to `@` or the end) removed. The tag written beside a digest does not
+/// decide what runs, so the digest form of `ghcr.io/org/app:v1` is `ghcr.io/org/app`, and of
+/// `*:v1@sha256:*` it is `*@sha256:*`. `None`: the glob has no tag constraint.
+pub fn digest_form(glob: &str) -> Option<String> {
+    let last_part = glob.rfind('/').map_or(0, |slash| slash + 1);
+    let tail = glob.get(last_part..)?;
+    let name_and_tag = tail.split('@').next().unwrap_or_default();
+    let colon = last_part + name_and_tag.find(':')?;
+    let tag_end = last_part + name_and_tag.len();
+    Some(format!(
+        "{}{}",
+        glob.get(..colon)?,
+        glob.get(tag_end..).unwrap_or_default()
+    ))
 }
 
 /// Globs already accepted. Kubewarden hands the settings to every `validate` call and keeps
@@ -675,7 +737,13 @@ fn explain(pattern: &str, language: Language) -> Result<(), Refusal> {
     let glob = TokenGlob::new(pattern);
     let found = search(&glob, grammar, false);
     if found.witness.is_some() {
-        return Ok(());
+        if language != Language::RuleImage || rule_witness(pattern, false).is_some() {
+            return Ok(());
+        }
+        return Err(Refusal {
+            reason: "the pattern meets only references with a tag beside a digest, and such a reference is matched without its tag (the digest decides what runs)".to_string(),
+            fix: None,
+        });
     }
     // A set, not a sorted vector: same order, no sort instantiation in the module.
     let mut parts: BTreeSet<Part> = BTreeSet::new();

@@ -60,14 +60,14 @@ fn port() -> impl Strategy<Value = Option<u16>> {
 }
 
 fn registry() -> impl Strategy<Value = Registry> {
-    let dns = prop_oneof![
-        Just("ghcr.io"),
-        Just("registry.example.com"),
-        Just("quay.io"),
-        Just("localhost"),
-        Just("my-registry.local"),
-        Just("r1.x9.io"),
-    ];
+    let dns = prop::sample::select(vec![
+        "ghcr.io",
+        "registry.example.com",
+        "quay.io",
+        "localhost",
+        "my-registry.local",
+        "r1.x9.io",
+    ]);
     prop_oneof![
         (dns, port()).prop_map(|(h, p)| Registry::Dns(h.to_string(), p)),
         (any::<[u8; 4]>(), port()).prop_map(|(o, p)| Registry::V4(Ipv4Addr::from(o), p)),
@@ -81,18 +81,9 @@ fn registry() -> impl Strategy<Value = Registry> {
 }
 
 fn identity() -> impl Strategy<Value = Identity> {
-    let component = prop_oneof![
-        Just("org"),
-        Just("app"),
-        Just("nginx"),
-        Just("busybox"),
-        Just("library"),
-        Just("a.b"),
-        Just("x_y"),
-        Just("x__y"),
-        Just("a--b"),
-        Just("v1"),
-    ];
+    let component = prop::sample::select(vec![
+        "org", "app", "nginx", "busybox", "library", "a.b", "x_y", "x__y", "a--b", "v1",
+    ]);
     let tag = prop_oneof![
         Just("v1"),
         Just("latest"),
@@ -126,29 +117,16 @@ fn spelling() -> impl Strategy<Value = Spelling> {
         any::<bool>(),
         prop::option::of(prop_oneof![Just("v1"), Just("v2"), Just("latest")]),
     )
-        .prop_map(
-            |(
-                case_bits,
-                zeros,
-                add_default_port,
-                ip_form,
-                hub_alias,
-                hub_library,
-                explicit_latest,
-                tag,
-            )| {
-                Spelling {
-                    case_bits,
-                    zeros,
-                    add_default_port,
-                    ip_form,
-                    hub_alias,
-                    hub_library,
-                    explicit_latest,
-                    tag_beside_digest: tag.map(str::to_string),
-                }
-            },
-        )
+        .prop_map(|drawn| Spelling {
+            case_bits: drawn.0,
+            zeros: drawn.1,
+            add_default_port: drawn.2,
+            ip_form: drawn.3,
+            hub_alias: drawn.4,
+            hub_library: drawn.5,
+            explicit_latest: drawn.6,
+            tag_beside_digest: drawn.7.map(str::to_string),
+        })
 }
 
 fn canonical_port(port: Option<u16>) -> String {
@@ -495,75 +473,68 @@ proptest! {
 
 /// Globs built from fragments an operator (or a confused one) writes. No `[` inside a
 /// wildcard host: bracketed IPv6 hosts are checked exactly only when written literally.
+const GLOB_FRAGMENTS: [&str; 33] = [
+    "ghcr.io",
+    "GHCR.IO",
+    "/",
+    "org",
+    "Org",
+    ":",
+    "443",
+    "0443",
+    "5000",
+    "*",
+    "?",
+    ".",
+    ".*",
+    "-",
+    "_",
+    "@",
+    "sha256:",
+    DIGESTS[0],
+    "[a-z]",
+    " ",
+    "\n",
+    "https://",
+    "127.0.0.1",
+    "127.1",
+    "[::1]:5000/",
+    "v1",
+    "V1",
+    "library/",
+    "docker.io/",
+    "nginx",
+    "app",
+    "0",
+    "localhost",
+];
+
+const NAMESPACE_FRAGMENTS: [&str; 10] = ["prod", "Prod", "-", "*", "?", " ", "_", "kube", "0", "."];
+
+/// What a `*` or `?` of a glob stands for in an instance of it.
+const FILLS: [&str; 10] = [
+    "", "a", "0", "/", ":", ".", "org/app", "v1", "x/y:v1", "io/org",
+];
+
+/// One to `most - 1` fragments, each drawn uniformly, concatenated.
+fn concatenated(fragments: &[&'static str], most: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(fragments.to_vec()), 1..most)
+        .prop_map(|parts| parts.concat())
+}
+
 fn glob() -> impl Strategy<Value = String> {
-    let fragment = prop_oneof![
-        Just("ghcr.io"),
-        Just("GHCR.IO"),
-        Just("/"),
-        Just("org"),
-        Just("Org"),
-        Just(":"),
-        Just("443"),
-        Just("0443"),
-        Just("5000"),
-        Just("*"),
-        Just("?"),
-        Just("."),
-        Just(".*"),
-        Just("-"),
-        Just("_"),
-        Just("@"),
-        Just("sha256:"),
-        Just(DIGESTS[0]),
-        Just("[a-z]"),
-        Just(" "),
-        Just("\n"),
-        Just("https://"),
-        Just("127.0.0.1"),
-        Just("127.1"),
-        Just("[::1]:5000/"),
-        Just("v1"),
-        Just("V1"),
-        Just("library/"),
-        Just("docker.io/"),
-        Just("nginx"),
-        Just("app"),
-        Just("0"),
-        Just("localhost"),
-    ];
-    prop::collection::vec(fragment, 1..7).prop_map(|parts| parts.concat())
+    concatenated(&GLOB_FRAGMENTS, 7)
 }
 
 fn namespace_glob() -> impl Strategy<Value = String> {
-    let fragment = prop_oneof![
-        Just("prod"),
-        Just("Prod"),
-        Just("-"),
-        Just("*"),
-        Just("?"),
-        Just(" "),
-        Just("_"),
-        Just("kube"),
-        Just("0"),
-        Just("."),
-    ];
-    prop::collection::vec(fragment, 1..5).prop_map(|parts| parts.concat())
+    concatenated(&NAMESPACE_FRAGMENTS, 5)
 }
 
 fn fill() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just(String::new()),
-        Just("a".to_string()),
-        Just("0".to_string()),
-        Just("/".to_string()),
-        Just(":".to_string()),
-        Just(".".to_string()),
-        Just("org/app".to_string()),
-        Just("v1".to_string()),
-        Just("x/y:v1".to_string()),
-        Just(format!("@{}", DIGESTS[0])),
-        Just("io/org".to_string()),
-    ]
+    let mut fills: Vec<String> = FILLS.iter().map(|f| f.to_string()).collect();
+    // Before the last fill, as the digest has always been drawn.
+    fills.insert(FILLS.len() - 1, format!("@{}", DIGESTS[0]));
+    prop::sample::select(fills)
 }
 
 /// `pattern` with each `*` and `?` replaced by a fill (a `?` by one character).

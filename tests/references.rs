@@ -311,6 +311,14 @@ fn globs_that_can_match_nothing_are_refused_with_the_fix() {
     // (language, glob, words the reason must contain, the fix offered)
     use Language::*;
     let cases: &[(Language, &str, &str, Option<&str>)] = &[
+        // Met only by a tag beside a digest, which references are never matched with.
+        (
+            RuleImage,
+            "127.0.0.1*.@*",
+            "only references with a tag beside a digest",
+            None,
+        ),
+        (RuleImage, "*-@sha256:*", "tag beside a digest", None),
         (
             RuleImage,
             "GHCR.IO/org/*",

@@ -177,23 +177,48 @@ fn container(name: &str, image: Value) -> Value {
     json!({"name": name, "image": image})
 }
 
-fn pod_spec(
+/// A PodSpec: its containers, then the optional lists, each left out when empty.
+#[derive(Clone, Default)]
+struct Spec {
     containers: Vec<Value>,
     init: Vec<Value>,
     ephemeral: Vec<Value>,
     volumes: Vec<Value>,
-) -> Value {
-    let mut spec = json!({"containers": containers});
-    for (key, list) in [
-        ("initContainers", init),
-        ("ephemeralContainers", ephemeral),
-        ("volumes", volumes),
-    ] {
-        if !list.is_empty() {
-            spec[key] = Value::Array(list);
-        }
+}
+
+fn spec(containers: Vec<Value>) -> Spec {
+    Spec {
+        containers,
+        ..Spec::default()
     }
-    spec
+}
+
+impl Spec {
+    fn init(self, init: Vec<Value>) -> Self {
+        Self { init, ..self }
+    }
+
+    fn ephemeral(self, ephemeral: Vec<Value>) -> Self {
+        Self { ephemeral, ..self }
+    }
+
+    fn volumes(self, volumes: Vec<Value>) -> Self {
+        Self { volumes, ..self }
+    }
+
+    fn json(self) -> Value {
+        let mut spec = json!({"containers": self.containers});
+        for (key, list) in [
+            ("initContainers", self.init),
+            ("ephemeralContainers", self.ephemeral),
+            ("volumes", self.volumes),
+        ] {
+            if !list.is_empty() {
+                spec[key] = Value::Array(list);
+            }
+        }
+        spec
+    }
 }
 
 fn image_volume(name: &str, image: &str) -> Value {
@@ -201,8 +226,8 @@ fn image_volume(name: &str, image: &str) -> Value {
 }
 
 /// A Pod request; `old` makes it an UPDATE, `sub_resource` one of the Pod's subresources.
-fn pod_request(spec: Value, old: Option<Value>, sub_resource: Option<&str>) -> Request {
-    let object = |spec: Value| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"}, "spec": spec});
+fn pod_request(spec: Spec, old: Option<Spec>, sub_resource: Option<&str>) -> Request {
+    let object = |spec: Spec| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"}, "spec": spec.json()});
     let mut request = json!({
         "uid": "security", "kind": {"group": "", "version": "v1", "kind": "Pod"},
         "resource": {"group": "", "version": "v1", "resource": "pods"},
@@ -220,10 +245,15 @@ fn pod_request(spec: Value, old: Option<Value>, sub_resource: Option<&str>) -> R
     Request::Inline(request)
 }
 
-fn deployment_update(spec: Value, old: Value) -> Request {
-    let object = |spec: Value| {
+/// A Pod UPDATE that changes nothing.
+fn unchanged_pod(spec: Spec) -> Request {
+    pod_request(spec.clone(), Some(spec), None)
+}
+
+fn deployment_update(spec: Spec, old: Spec) -> Request {
+    let object = |spec: Spec| {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": spec}}})
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": spec.json()}}})
     };
     Request::Inline(json!({
         "uid": "security", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
@@ -248,11 +278,7 @@ fn change_cases() -> Vec<Case> {
     vec![
         Case {
             name: "same list, same name, same digest: not verified again",
-            request: pod_request(
-                pod_spec(vec![app()], vec![], vec![], vec![]),
-                Some(pod_spec(vec![app()], vec![], vec![], vec![])),
-                None,
-            ),
+            request: pod_request(spec(vec![app()]), Some(spec(vec![app()])), None),
             settings: no_reverify(),
             host: FakeHost::new(),
             expect: Expect::Accept,
@@ -261,13 +287,8 @@ fn change_cases() -> Vec<Case> {
         Case {
             name: "same site, same tag: verified again (a tag may name other bytes by now)",
             request: pod_request(
-                pod_spec(vec![container("app", json!(APP))], vec![], vec![], vec![]),
-                Some(pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![],
-                )),
+                spec(vec![container("app", json!(APP))]),
+                Some(spec(vec![container("app", json!(APP))])),
                 None,
             ),
             settings: no_reverify(),
@@ -278,13 +299,8 @@ fn change_cases() -> Vec<Case> {
         Case {
             name: "kubectl debug: a new ephemeral container with an image of oldObject is verified",
             request: pod_request(
-                pod_spec(
-                    vec![app()],
-                    vec![],
-                    vec![container("debugger", json!(pinned_app()))],
-                    vec![],
-                ),
-                Some(pod_spec(vec![app()], vec![], vec![], vec![])),
+                spec(vec![app()]).ephemeral(vec![container("debugger", json!(pinned_app()))]),
+                Some(spec(vec![app()])),
                 Some("ephemeralcontainers"),
             ),
             settings: no_reverify(),
@@ -302,18 +318,12 @@ fn change_cases() -> Vec<Case> {
         Case {
             name: "a container switched to a string another list held is verified",
             request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(format!("{INIT}@{DIGEST_1}")))],
-                    vec![container("init", json!(format!("{INIT}@{DIGEST_1}")))],
-                    vec![],
-                    vec![],
+                spec(vec![container("app", json!(format!("{INIT}@{DIGEST_1}")))])
+                    .init(vec![container("init", json!(format!("{INIT}@{DIGEST_1}")))]),
+                Some(
+                    spec(vec![app()])
+                        .init(vec![container("init", json!(format!("{INIT}@{DIGEST_1}")))]),
                 ),
-                Some(pod_spec(
-                    vec![app()],
-                    vec![container("init", json!(format!("{INIT}@{DIGEST_1}")))],
-                    vec![],
-                    vec![],
-                )),
                 None,
             ),
             settings: no_reverify(),
@@ -324,13 +334,8 @@ fn change_cases() -> Vec<Case> {
         Case {
             name: "a renamed container is a new site: verified",
             request: pod_request(
-                pod_spec(
-                    vec![container("app2", json!(pinned_app()))],
-                    vec![],
-                    vec![],
-                    vec![],
-                ),
-                Some(pod_spec(vec![app()], vec![], vec![], vec![])),
+                spec(vec![container("app2", json!(pinned_app()))]),
+                Some(spec(vec![app()])),
                 None,
             ),
             settings: no_reverify(),
@@ -350,25 +355,13 @@ fn change_is_per_container() {
 
 fn patch_cases() -> Vec<Case> {
     let debug_old = || container("debugger-old", json!(DEBUG));
+    let app_and_volume =
+        || spec(vec![container("app", json!(APP))]).volumes(vec![image_volume("data", INIT)]);
     let all_signed = || signed(PUB_KEY, &[APP, INIT, DEBUG, TOOL]);
     vec![
         Case {
             name: "Pod UPDATE: an image volume is verified and not patched (spec.volumes is immutable)",
-            request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                ),
-                Some(pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                )),
-                None,
-            ),
+            request: unchanged_pod(app_and_volume()),
             settings: settings(vec![pub_keys("ghcr.io/org/*")]),
             host: all_signed(),
             expect: Expect::Mutate(vec![("/spec/containers/0/image", pin(APP))]),
@@ -376,21 +369,7 @@ fn patch_cases() -> Vec<Case> {
         },
         Case {
             name: "Pod UPDATE: a tagged image volume is still rejected when unsigned",
-            request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                ),
-                Some(pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                )),
-                None,
-            ),
+            request: unchanged_pod(app_and_volume()),
             settings: settings(vec![pub_keys("ghcr.io/org/*")]),
             host: signed(PUB_KEY, &[APP]).verify(
                 INIT,
@@ -404,20 +383,10 @@ fn patch_cases() -> Vec<Case> {
         },
         Case {
             name: "Pod UPDATE: an existing ephemeral container is verified and not patched",
-            request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![container("init", json!(INIT))],
-                    vec![debug_old()],
-                    vec![],
-                ),
-                Some(pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![container("init", json!(INIT))],
-                    vec![debug_old()],
-                    vec![],
-                )),
-                None,
+            request: unchanged_pod(
+                spec(vec![container("app", json!(APP))])
+                    .init(vec![container("init", json!(INIT))])
+                    .ephemeral(vec![debug_old()]),
             ),
             settings: settings(vec![pub_keys("ghcr.io/org/*")]),
             host: all_signed(),
@@ -430,18 +399,9 @@ fn patch_cases() -> Vec<Case> {
         Case {
             name: "pods/ephemeralcontainers: only the added ephemeral container is pinned",
             request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![debug_old(), container("debugger-new", json!(DEBUG))],
-                    vec![],
-                ),
-                Some(pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![debug_old()],
-                    vec![],
-                )),
+                spec(vec![container("app", json!(APP))])
+                    .ephemeral(vec![debug_old(), container("debugger-new", json!(DEBUG))]),
+                Some(spec(vec![container("app", json!(APP))]).ephemeral(vec![debug_old()])),
                 Some("ephemeralcontainers"),
             ),
             settings: settings(vec![pub_keys("ghcr.io/org/*")]),
@@ -452,12 +412,9 @@ fn patch_cases() -> Vec<Case> {
         Case {
             name: "Pod CREATE: every list and image volumes are pinned",
             request: pod_request(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![container("debugger", json!(DEBUG))],
-                    vec![image_volume("data", INIT)],
-                ),
+                spec(vec![container("app", json!(APP))])
+                    .ephemeral(vec![container("debugger", json!(DEBUG))])
+                    .volumes(vec![image_volume("data", INIT)]),
                 None,
                 None,
             ),
@@ -472,20 +429,7 @@ fn patch_cases() -> Vec<Case> {
         },
         Case {
             name: "Deployment UPDATE: the pod template is freely mutable, image volumes included",
-            request: deployment_update(
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                ),
-                pod_spec(
-                    vec![container("app", json!(APP))],
-                    vec![],
-                    vec![],
-                    vec![image_volume("data", INIT)],
-                ),
-            ),
+            request: deployment_update(app_and_volume(), app_and_volume()),
             settings: settings(vec![pub_keys("ghcr.io/org/*")]),
             host: all_signed(),
             expect: Expect::Mutate(vec![
@@ -505,7 +449,7 @@ fn patches_only_where_kubernetes_allows_a_change() {
 // --- messages that cannot be forged ---------------------------------------------------------
 
 fn message_cases() -> Vec<Case> {
-    let one = |c: Value| pod_request(pod_spec(vec![c], vec![], vec![], vec![]), None, None);
+    let one = |c: Value| pod_request(spec(vec![c]), None, None);
     vec![
         Case {
             name: "a container name with a newline and quotes is escaped",
@@ -581,12 +525,10 @@ fn messages_escape_attacker_text() {
 #[test]
 fn a_rejection_carries_no_admitted_warning() {
     let request = match pod_request(
-        pod_spec(
-            vec![container("app", json!(APP)), container("tool", json!(TOOL))],
-            vec![],
-            vec![],
-            vec![],
-        ),
+        spec(vec![
+            container("app", json!(APP)),
+            container("tool", json!(TOOL)),
+        ]),
         None,
         None,
     ) {
@@ -666,11 +608,7 @@ fn respelled(i: usize) -> String {
 }
 
 fn tool_pod() -> Value {
-    match pod_request(
-        pod_spec(vec![container("app", json!(TOOL))], vec![], vec![], vec![]),
-        None,
-        None,
-    ) {
+    match pod_request(spec(vec![container("app", json!(TOOL))]), None, None) {
         Request::Inline(value) => value,
         Request::Fixture(_) => unreachable!(),
     }
@@ -743,7 +681,7 @@ fn host_calls_per_request_are_capped() {
     let images: Vec<Value> = (0..300)
         .map(|i| container(&format!("c{i}"), json!(format!("ghcr.io/org/app{i}:v1"))))
         .collect();
-    let request = match pod_request(pod_spec(images, vec![], vec![], vec![]), None, None) {
+    let request = match pod_request(spec(images), None, None) {
         Request::Inline(value) => value,
         Request::Fixture(_) => unreachable!(),
     };

@@ -1,9 +1,10 @@
-//! A dependency-free fuzzer for the policy core on the stable toolchain. It mutates a seed corpus
-//! of real requests and settings (structure-aware JSON edits plus raw byte edits), answers every
-//! host call at random (verified with a good or malformed digest, not trusted, host error,
-//! garbage), and checks two properties: no input panics, and nothing is admitted with a
-//! mutation unless the host verified something. A panicking input is written to
-//! `fuzz/crashes/` before the process aborts.
+//! A fuzzer for the policy core on the stable toolchain, with no fuzzing engine. It mutates the
+//! repository's own fixtures, read in place from `test_data` (requests, bypass tricks,
+//! settings), with structure-aware JSON edits plus raw byte edits; answers every host call at
+//! random (verified with a good or malformed digest, not trusted, host error, garbage); and
+//! checks two properties: no input panics, and nothing is admitted with a mutation unless the
+//! host verified something. A panicking input is written to `fuzz/crashes/` before the process
+//! aborts.
 
 mod host;
 mod mutate;
@@ -52,28 +53,61 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn corpus_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("corpus")
-        .join(name)
+/// The repository's `test_data`: the seeds are the fixtures the tests use, read in place, so
+/// that the fuzzer starts from every request and settings file the suites know.
+fn test_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test_data")
 }
 
-fn load_corpus(name: &str) -> Result<Vec<Value>, String> {
-    let dir = corpus_dir(name);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The files of `dir` whose names end in `extension`, in name order.
+fn files(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
+        .filter(|path| path.extension().is_some_and(|e| e == extension))
         .collect();
-    entries.sort();
-    entries
-        .iter()
-        .map(|path| {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-        })
-        .collect()
+    paths.sort();
+    Ok(paths)
+}
+
+/// A JSON fixture, or a YAML one (settings).
+fn read_fixture(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let parsed = match path.extension().is_some_and(|e| e == "json") {
+        true => serde_json::from_str(&text).map_err(|e| e.to_string()),
+        false => serde_yaml::from_str(&text).map_err(|e| e.to_string()),
+    };
+    parsed.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Admission requests: `requests/*.json` (bare requests) and the `request` of every
+/// `bypass/*.json` trick.
+fn request_seeds() -> Result<Vec<Value>, String> {
+    let root = test_data();
+    let mut seeds = Vec::new();
+    for path in files(&root.join("requests"), "json")? {
+        seeds.push(read_fixture(&path)?);
+    }
+    for path in files(&root.join("bypass"), "json")? {
+        let trick = read_fixture(&path)?;
+        let request = trick
+            .get("request")
+            .cloned()
+            .ok_or(format!("{}: no request", path.display()))?;
+        seeds.push(request);
+    }
+    Ok(seeds)
+}
+
+/// Settings: `settings/*.yaml`, the bypass suite's `bypass/settings.yaml` and the differential
+/// corpus `compat/*.yaml` (valid and refused settings alike).
+fn settings_seeds() -> Result<Vec<Value>, String> {
+    let root = test_data();
+    let mut paths = files(&root.join("settings"), "yaml")?;
+    paths.push(root.join("bypass/settings.yaml"));
+    paths.extend(files(&root.join("compat"), "yaml")?);
+    paths.iter().map(|path| read_fixture(path)).collect()
 }
 
 fn install_panic_hook() {
@@ -148,6 +182,8 @@ fn fuzz_validate(
     }
 }
 
+/// A violated property: the panic hook writes the input out, then the process aborts.
+#[allow(clippy::panic, reason = "a fuzzer reports a finding by crashing")]
 fn fail(input: &[u8], property: &str) -> ! {
     remember(input);
     panic!("property violated: {property}");
@@ -161,10 +197,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let (requests, settings) = match (load_corpus("validate"), load_corpus("settings")) {
+    let (requests, settings) = match (request_seeds(), settings_seeds()) {
         (Ok(r), Ok(s)) => (r, s),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("cannot load the seed corpus: {e}");
+            eprintln!("cannot load the seeds from test_data: {e}");
             std::process::exit(2);
         }
     };

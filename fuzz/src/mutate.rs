@@ -105,7 +105,7 @@ impl Mutator {
                 2 => {
                     let at = rng.below(len + 1);
                     let junk = [b'"', b'{', b'}', b'[', b']', b',', b':', b'\\', 0xc3, 0x00];
-                    bytes.insert(at, junk[rng.below(junk.len())]);
+                    bytes.insert(at, rng.pick(&junk).copied().unwrap_or(0));
                 }
                 _ if len > 1 => {
                     let start = rng.below(len);
@@ -152,10 +152,14 @@ fn random_scalar(rng: &mut Rng) -> Value {
         1 => json!(rng.chance(2)),
         2 => json!(rng.next() as i64),
         3 => json!(f64::from(rng.below(1000) as u32) / 7.0),
-        4 => json!(INTERESTING_STRINGS[rng.below(INTERESTING_STRINGS.len())]),
+        4 => json!(interesting_string(rng)),
         5 => json!("x".repeat(rng.below(300))),
         _ => json!({}),
     }
+}
+
+fn interesting_string(rng: &mut Rng) -> &'static str {
+    rng.pick(&INTERESTING_STRINGS).copied().unwrap_or_default()
 }
 
 fn edit_node(value: &mut Value, rng: &mut Rng) {
@@ -182,7 +186,7 @@ fn edit_node(value: &mut Value, rng: &mut Rng) {
             }
         }
         (4, Value::Object(map)) => {
-            let key = INTERESTING_KEYS[rng.below(INTERESTING_KEYS.len())];
+            let key = rng.pick(&INTERESTING_KEYS).copied().unwrap_or_default();
             let new = match rng.below(3) {
                 0 => Value::Array(vec![random_scalar(rng)]),
                 1 => Value::Object(Map::new()),
@@ -192,12 +196,9 @@ fn edit_node(value: &mut Value, rng: &mut Rng) {
         }
         (_, Value::String(text)) => {
             *text = match rng.below(3) {
-                0 => INTERESTING_STRINGS[rng.below(INTERESTING_STRINGS.len())].to_string(),
+                0 => interesting_string(rng).to_string(),
                 1 => text.to_uppercase(),
-                _ => format!(
-                    "{text}{}",
-                    INTERESTING_STRINGS[rng.below(INTERESTING_STRINGS.len())]
-                ),
+                _ => format!("{text}{}", interesting_string(rng)),
             };
         }
         (_, node) => *node = random_scalar(rng),

@@ -1,23 +1,33 @@
 //! Dispatch of guest → host calls the way the Kubewarden engine does it: binding, then
 //! namespace and operation, then the payload parsed into its request type, and only then work.
-//! Errors travel back to the guest as text; nothing here can bring the host down.
+//! Requests and answers are the SDK's own wire types, so the guest reads exactly what a policy
+//! built on the SDK expects. Errors travel back to the guest as text; nothing here can bring
+//! the host down.
 
-use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
+    CertificateVerificationRequest, CertificateVerificationResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    ManifestDigestResponse, OciManifestAndConfigResponse, OciManifestResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::verification::VerificationResponse;
+use kubewarden_policy_sdk::host_capabilities::{
+    SigstoreVerificationInputV1, SigstoreVerificationInputV2,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Everything a capability needs from the outside world. `Services` implements it against a
-/// real registry; tests and replay substitute their own.
+/// Everything a capability needs from the outside world, each answer typed as the SDK types
+/// it. `Services` implements it against a real registry; tests substitute their own.
 pub trait CapabilityServices: Send + Sync {
-    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<Value, String>;
-    fn manifest_digest(&self, image: &str) -> Result<Value, String>;
-    fn oci_manifest(&self, image: &str) -> Result<Value, String>;
-    fn oci_manifest_config(&self, image: &str) -> Result<Value, String>;
+    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<VerificationResponse, String>;
+    fn manifest_digest(&self, image: &str) -> Result<ManifestDigestResponse, String>;
+    fn oci_manifest(&self, image: &str) -> Result<OciManifestResponse, String>;
+    fn oci_manifest_config(&self, image: &str) -> Result<OciManifestAndConfigResponse, String>;
     fn is_certificate_trusted(
         &self,
         request: CertificateVerificationRequest,
-    ) -> Result<Value, String>;
+    ) -> Result<CertificateVerificationResponse, String>;
 }
 
 /// A parsed host request, named as kwctl names it in recorded sessions.
@@ -30,43 +40,28 @@ pub enum CapabilityRequest {
     CryptoIsCertificateTrusted(CertificateVerificationRequest),
 }
 
-/// The legacy `oci/v1/verify` input: externally tagged, two variants (protocol doc §3.3).
-#[derive(Deserialize)]
-enum VerificationInputV1 {
-    SigstorePubKeyVerify {
-        image: String,
-        pub_keys: Vec<String>,
-        annotations: Option<std::collections::BTreeMap<String, String>>,
-    },
-    SigstoreKeylessVerify {
-        image: String,
-        keyless: Vec<kubewarden_policy_sdk::host_capabilities::verification::KeylessInfo>,
-        annotations: Option<std::collections::BTreeMap<String, String>>,
-    },
-}
-
-impl From<VerificationInputV1> for SigstoreVerificationInputV2 {
-    fn from(v1: VerificationInputV1) -> Self {
-        match v1 {
-            VerificationInputV1::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            } => SigstoreVerificationInputV2::SigstorePubKeyVerify {
-                image,
-                pub_keys,
-                annotations,
-            },
-            VerificationInputV1::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            } => SigstoreVerificationInputV2::SigstoreKeylessVerify {
-                image,
-                keyless,
-                annotations,
-            },
-        }
+/// The legacy `oci/v1/verify` input (externally tagged, two variants: protocol doc §3.3) as the
+/// v2 request it asks for.
+fn from_v1(v1: SigstoreVerificationInputV1) -> SigstoreVerificationInputV2 {
+    match v1 {
+        SigstoreVerificationInputV1::SigstorePubKeyVerify {
+            image,
+            pub_keys,
+            annotations,
+        } => SigstoreVerificationInputV2::SigstorePubKeyVerify {
+            image,
+            pub_keys,
+            annotations,
+        },
+        SigstoreVerificationInputV1::SigstoreKeylessVerify {
+            image,
+            keyless,
+            annotations,
+        } => SigstoreVerificationInputV2::SigstoreKeylessVerify {
+            image,
+            keyless,
+            annotations,
+        },
     }
 }
 
@@ -95,9 +90,7 @@ pub fn route(
         ("tracing", "log") => return Ok(Routed::Log(payload.to_vec())),
         ("tracing", _) => return Err(format!("unknown operation: {operation}")),
         ("oci", "v2/verify") => CapabilityRequest::Verify(parse(payload)?),
-        ("oci", "v1/verify") => {
-            CapabilityRequest::Verify(parse::<VerificationInputV1>(payload)?.into())
-        }
+        ("oci", "v1/verify") => CapabilityRequest::Verify(from_v1(parse(payload)?)),
         ("oci", "v1/manifest_digest") => CapabilityRequest::OciManifestDigest(parse(payload)?),
         ("oci", "v1/oci_manifest") => CapabilityRequest::OciManifest(parse(payload)?),
         ("oci", "v1/oci_manifest_config") => {
@@ -112,21 +105,25 @@ pub fn route(
     Ok(Routed::Request(request))
 }
 
-/// Serve one request with `services`; the success payload is compact JSON.
+/// Serve one request with `services`; the success payload is the typed answer as compact JSON.
 pub fn serve(
     services: &dyn CapabilityServices,
     request: CapabilityRequest,
 ) -> Result<Vec<u8>, String> {
-    let answer = match request {
-        CapabilityRequest::Verify(input) => services.verify(input),
-        CapabilityRequest::OciManifestDigest(image) => services.manifest_digest(&image),
-        CapabilityRequest::OciManifest(image) => services.oci_manifest(&image),
-        CapabilityRequest::OciManifestAndConfig(image) => services.oci_manifest_config(&image),
-        CapabilityRequest::CryptoIsCertificateTrusted(request) => {
-            services.is_certificate_trusted(request)
+    fn encode<T: serde::Serialize>(answer: Result<T, String>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&answer?).map_err(|e| e.to_string())
+    }
+    match request {
+        CapabilityRequest::Verify(input) => encode(services.verify(input)),
+        CapabilityRequest::OciManifestDigest(image) => encode(services.manifest_digest(&image)),
+        CapabilityRequest::OciManifest(image) => encode(services.oci_manifest(&image)),
+        CapabilityRequest::OciManifestAndConfig(image) => {
+            encode(services.oci_manifest_config(&image))
         }
-    }?;
-    serde_json::to_vec(&answer).map_err(|e| e.to_string())
+        CapabilityRequest::CryptoIsCertificateTrusted(request) => {
+            encode(services.is_certificate_trusted(request))
+        }
+    }
 }
 
 /// A guest's `tracing/log` event on stderr, one readable line.

@@ -219,8 +219,9 @@ pub async fn push(
         .await
         .map_err(registry_error)?;
     // Manifest annotations: the metadata's single-line annotations, plus the OCI source.
-    let mut annotations: BTreeMap<String, String> = metadata["annotations"]
-        .as_object()
+    let mut annotations: BTreeMap<String, String> = metadata
+        .get("annotations")
+        .and_then(Value::as_object)
         .map(|map| {
             map.iter()
                 .filter_map(|(k, v)| {

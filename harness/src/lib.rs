@@ -4,6 +4,8 @@
 
 pub mod capabilities;
 pub mod distribution;
+pub mod executor;
+pub mod host;
 pub mod lab;
 pub mod metadata_check;
 pub mod record;

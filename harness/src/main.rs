@@ -3,20 +3,21 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-use harness::capabilities::{self, CapabilityServices, Routed};
-use harness::distribution;
-use harness::metadata_check;
+use harness::capabilities::CapabilityServices;
+use harness::host::{Answers, Host};
 use harness::record::{Recorder, Replayer};
 use harness::response::AdmissionResponse;
 use harness::runtime::{HostCall, PolicyModule};
 use harness::services::{KeylessBinding, Services, ServicesConfig, Sources};
+use harness::{distribution, executor, metadata_check};
+use kubewarden_policy_sdk::response::ValidationResponse;
+use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 
 #[derive(Parser)]
 #[command(
@@ -299,78 +300,45 @@ fn settings(args: &RunArgs) -> anyhow::Result<Value> {
     }
 }
 
-/// The host side: replayed, or live (and maybe recorded).
-struct Host {
-    replayer: Option<Replayer>,
-    services: Option<Services>,
-    recorder: Option<Recorder>,
-    /// Host capability calls served (logging excluded), for `harness bench`.
-    calls: AtomicUsize,
+/// The services a command's host answers with: kwctl's registry flags and trust root.
+fn services(
+    registry: &RegistryArgs,
+    trust_root: Option<&PathBuf>,
+    cache_ttl: Duration,
+    keyless_binding: KeylessBinding,
+) -> anyhow::Result<Services> {
+    Services::new(ServicesConfig {
+        sources_path: registry.sources_path.clone(),
+        docker_config_dir: registry.docker_config_json_path.clone(),
+        trust_root_path: trust_root.cloned(),
+        cache_ttl,
+        keyless_binding,
+    })
 }
 
-impl Host {
-    /// `cycle`: replay the session again for every evaluation (benchmarks).
-    fn new(args: &RunArgs, cycle: bool) -> anyhow::Result<Self> {
-        if let Some(path) = &args.replay_host_capabilities_interactions {
-            let replayer = Replayer::load(path)?;
-            return Ok(Self {
-                replayer: Some(if cycle { replayer.cycling() } else { replayer }),
-                services: None,
-                recorder: None,
-                calls: AtomicUsize::new(0),
-            });
-        }
-        let services = Services::new(ServicesConfig {
-            sources_path: args.registry.sources_path.clone(),
-            docker_config_dir: args.registry.docker_config_json_path.clone(),
-            trust_root_path: args.sigstore_trust_config.clone(),
-            cache_ttl: Duration::from_secs(args.cache_ttl),
-            keyless_binding: args.keyless_binding,
-        })?;
-        Ok(Self {
-            replayer: None,
-            services: Some(services),
-            recorder: args
-                .record_host_capabilities_interactions
-                .as_ref()
-                .map(|_| Recorder::default()),
-            calls: AtomicUsize::new(0),
-        })
+/// The host of `run` and `bench`: replayed (`cycle`: again for every evaluation, for
+/// benchmarks), recording, or live.
+fn host(args: &RunArgs, cycle: bool) -> anyhow::Result<Host> {
+    if let Some(path) = &args.replay_host_capabilities_interactions {
+        let replayer = Replayer::load(path)?;
+        return Ok(Host::new(Answers::Replay(if cycle {
+            replayer.cycling()
+        } else {
+            replayer
+        })));
     }
-
-    fn call(
-        &self,
-        binding: &str,
-        namespace: &str,
-        operation: &str,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, String> {
-        let request = match capabilities::route(binding, namespace, operation, payload)? {
-            Routed::Log(event) => {
-                capabilities::print_log(&event);
-                return Ok(Vec::new());
-            }
-            Routed::Request(request) => request,
-        };
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        if let Some(replayer) = &self.replayer {
-            return replayer.answer(&request);
-        }
-        let services: &dyn CapabilityServices = match &self.services {
-            Some(services) => services,
-            None => return Err("no host services configured".into()),
-        };
-        let recorded = match &self.recorder {
-            Some(_) => Some(harness::record::request_text(&request)?),
-            None => None,
-        };
-        let answer = capabilities::serve(services, request)
-            .map_err(|e| format!("Callback evaluation failure: {e}"));
-        if let (Some(recorder), Some(text)) = (&self.recorder, recorded) {
-            recorder.record(text, &answer);
-        }
-        answer
-    }
+    let live = Box::new(services(
+        &args.registry,
+        args.sigstore_trust_config.as_ref(),
+        Duration::from_secs(args.cache_ttl),
+        args.keyless_binding,
+    )?);
+    Ok(Host::new(
+        match &args.record_host_capabilities_interactions {
+            Some(_) => Answers::Recording(live, Recorder::default()),
+            None => Answers::Live(live),
+        },
+    ))
 }
 
 struct Evaluation {
@@ -390,12 +358,10 @@ impl Evaluation {
         let settings = settings(args)?;
         let request = admission_request(&args.request_path)?;
         let bytes = policy_bytes(args, policy, progress)?;
-        let host_call: Arc<HostCall> =
-            Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| host.call(b, n, o, p));
         let module = PolicyModule::load(
             &bytes,
             (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
-            host_call,
+            host.callback(),
         )
         .with_context(|| format!("loading {policy}"))?;
         Ok(Self {
@@ -424,8 +390,8 @@ impl Evaluation {
         let payload = serde_json::json!({"request": self.request, "settings": self.settings});
         match self.module.call("validate", &serde_json::to_vec(&payload)?) {
             Ok(answer) => {
-                let response: Value =
-                    serde_json::from_slice(&answer).context("validate answered non-JSON")?;
+                let response: ValidationResponse = serde_json::from_slice(&answer)
+                    .context("validate did not answer a ValidationResponse")?;
                 Ok(AdmissionResponse::from_validation(
                     &uid,
                     &self.request,
@@ -449,40 +415,26 @@ fn settings_verdict(module: &PolicyModule, settings: &Value) -> anyhow::Result<O
             )));
         }
     };
-    let answer: Value =
-        serde_json::from_slice(&answer).context("validate_settings answered non-JSON")?;
-    if answer.get("valid").and_then(Value::as_bool) == Some(true) {
+    let answer: SettingsValidationResponse = serde_json::from_slice(&answer)
+        .context("validate_settings did not answer a SettingsValidationResponse")?;
+    if answer.valid {
         return Ok(None);
     }
     Ok(Some(
-        answer
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("(no message)")
-            .to_string(),
+        answer.message.unwrap_or_else(|| "(no message)".to_string()),
     ))
 }
 
 fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
-    let services = Services::new(ServicesConfig {
-        sources_path: args.registry.sources_path.clone(),
-        docker_config_dir: args.registry.docker_config_json_path.clone(),
-        trust_root_path: args.sigstore_trust_config.clone(),
-        ..ServicesConfig::default()
-    })?;
-    let host_call: Arc<HostCall> = Arc::new(move |b: &str, n: &str, o: &str, p: &[u8]| {
-        match capabilities::route(b, n, o, p)? {
-            Routed::Log(event) => {
-                capabilities::print_log(&event);
-                Ok(Vec::new())
-            }
-            Routed::Request(request) => capabilities::serve(&services, request)
-                .map_err(|e| format!("Callback evaluation failure: {e}")),
-        }
-    });
+    let host = Arc::new(Host::new(Answers::Live(Box::new(services(
+        &args.registry,
+        args.sigstore_trust_config.as_ref(),
+        Duration::ZERO,
+        KeylessBinding::default(),
+    )?))));
     let bytes = std::fs::read(&args.policy)
         .with_context(|| format!("reading {}", args.policy.display()))?;
-    let module = PolicyModule::load(&bytes, Some(Duration::from_secs(10)), host_call)
+    let module = PolicyModule::load(&bytes, Some(Duration::from_secs(10)), host.callback())
         .with_context(|| format!("loading {}", args.policy.display()))?;
     for path in &args.settings {
         let settings = settings_file(path)?;
@@ -495,12 +447,6 @@ fn validate_settings_files(args: ValidateSettingsArgs) -> anyhow::Result<()> {
         println!("{line}");
     }
     Ok(())
-}
-
-fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// The module bytes: a file, or a registry artefact (signature-checked with
@@ -517,11 +463,12 @@ fn policy_bytes(args: &RunArgs, policy: &str, progress: Progress) -> anyhow::Res
     if let Some(key_path) = &args.verification_key {
         let key = std::fs::read_to_string(key_path)
             .with_context(|| format!("reading {}", key_path.display()))?;
-        let services = Services::new(ServicesConfig {
-            sources_path: args.registry.sources_path.clone(),
-            docker_config_dir: args.registry.docker_config_json_path.clone(),
-            ..ServicesConfig::default()
-        })?;
+        let services = services(
+            &args.registry,
+            None,
+            Duration::ZERO,
+            KeylessBinding::default(),
+        )?;
         let input = serde_json::from_value(serde_json::json!({
             "type": "SigstorePubKeyVerify", "image": bare, "pub_keys": [key], "annotations": null
         }))?;
@@ -535,18 +482,18 @@ fn policy_bytes(args: &RunArgs, policy: &str, progress: Progress) -> anyhow::Res
                 key_path.display()
             )
         })?;
-        let digest = verified["digest"]
-            .as_str()
-            .context("verification without digest")?;
         reference = format!(
-            "{}/{}@{digest}",
+            "{}/{}@{}",
             reference.registry(),
-            reference.repository()
+            reference.repository(),
+            verified.digest
         )
         .parse()?;
     }
     let step = |line: &str| progress.step(line);
-    Ok(current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?)
+    Ok(executor::block_on(distribution::pull(
+        &sources, &reference, &step,
+    ))??)
 }
 
 fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
@@ -599,15 +546,13 @@ fn annotate(args: AnnotateArgs) -> anyhow::Result<()> {
 }
 
 fn run(args: RunArgs, progress: Progress) -> anyhow::Result<()> {
-    let host = Arc::new(Host::new(&args, false)?);
+    let host = Arc::new(host(&args, false)?);
     let evaluation = Evaluation::prepare(&args, &args.policy, host.clone(), progress)?;
     evaluation.validate_settings()?;
     let response = evaluation.evaluate()?;
     println!("{}", serde_json::to_string(&response)?);
-    if let (Some(recorder), Some(path)) =
-        (&host.recorder, &args.record_host_capabilities_interactions)
-    {
-        recorder.save(path)?;
+    if let Some(path) = &args.record_host_capabilities_interactions {
+        host.save(path)?;
     }
     Ok(())
 }
@@ -626,11 +571,11 @@ struct Statistics {
 }
 
 fn measure(args: &BenchArgs, policy: &str, progress: Progress) -> anyhow::Result<Statistics> {
-    let host = Arc::new(Host::new(&args.run, true)?);
+    let host = Arc::new(host(&args.run, true)?);
     let evaluation = Evaluation::prepare(&args.run, policy, host.clone(), progress)?;
     evaluation.validate_settings()?;
     let first = evaluation.evaluate()?;
-    let calls_before = host.calls.load(Ordering::Relaxed);
+    let calls_before = host.calls();
     progress.step(&format!(
         "{policy}: timing {} evaluations",
         args.num_samples
@@ -641,7 +586,7 @@ fn measure(args: &BenchArgs, policy: &str, progress: Progress) -> anyhow::Result
         evaluation.evaluate()?;
         times.push(started.elapsed());
     }
-    let calls = host.calls.load(Ordering::Relaxed) - calls_before;
+    let calls = host.calls() - calls_before;
     times.sort();
     let at = |q: f64| {
         let index = ((times.len() as f64 - 1.0) * q).round() as usize;
@@ -700,7 +645,7 @@ fn inspect(args: InspectArgs, progress: Progress) -> anyhow::Result<()> {
         let sources = args.registry.sources()?;
         let reference = distribution::registry_reference(&args.policy)?;
         let step = |line: &str| progress.step(line);
-        current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?
+        executor::block_on(distribution::pull(&sources, &reference, &step))??
     } else {
         std::fs::read(&args.policy).with_context(|| format!("reading {}", args.policy))?
     };
@@ -714,8 +659,7 @@ fn push(args: PushArgs, progress: Progress) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.policy.display()))?;
     let sources = args.registry.sources()?;
     let step = |line: &str| progress.step(line);
-    let pushed = current_thread_runtime()?
-        .block_on(distribution::push(&sources, &module, &args.uri, &step))
+    let pushed = executor::block_on(distribution::push(&sources, &module, &args.uri, &step))?
         .with_context(|| format!("pushing {} to {}", args.policy.display(), args.uri))?;
     match args.output {
         PushOutput::Text => println!("Policy successfully pushed: {pushed}"),
@@ -728,8 +672,7 @@ fn pull(args: PullArgs, progress: Progress) -> anyhow::Result<()> {
     let sources = args.registry.sources()?;
     let reference = distribution::registry_reference(&args.uri)?;
     let step = |line: &str| progress.step(line);
-    let module =
-        current_thread_runtime()?.block_on(distribution::pull(&sources, &reference, &step))?;
+    let module = executor::block_on(distribution::pull(&sources, &reference, &step))??;
     std::fs::write(&args.output_path, &module)
         .with_context(|| format!("writing {}", args.output_path.display()))?;
     progress.step(&format!(

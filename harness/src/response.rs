@@ -1,8 +1,11 @@
-//! The guest's `ValidationResponse` turned into the admission response kwctl prints (protocol
+//! The guest's `ValidationResponse` (the SDK's type) turned into the admission response kwctl prints (protocol
 //! doc §5.1–5.2): the patch is the RFC 6902 diff of the mutated object against the request's.
+
+use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use kubewarden_policy_sdk::response::ValidationResponse;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -31,30 +34,30 @@ pub struct AdmissionResponse {
 }
 
 impl AdmissionResponse {
-    pub fn from_validation(uid: &str, request: &Value, response: &Value) -> Self {
-        let accepted = response
-            .get("accepted")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let message = response
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let code = response
-            .get("code")
-            .and_then(Value::as_u64)
-            .and_then(|c| u16::try_from(c).ok());
-        let mutated = response.get("mutated_object").filter(|v| !v.is_null());
+    pub fn from_validation(uid: &str, request: &Value, response: &ValidationResponse) -> Self {
+        let message = response.message.clone();
+        let code = response.code;
+        let mutated = response.mutated_object.as_ref().filter(|v| !v.is_null());
         let original = request.get("object").filter(|v| !v.is_null());
-        let optional = |key: &str| response.get(key).filter(|v| !v.is_null()).cloned();
+        // Sorted, so that the printed response does not depend on hashing.
+        let audit_annotations = response.audit_annotations.as_ref().map(|annotations| {
+            Value::Object(
+                annotations
+                    .iter()
+                    .collect::<BTreeMap<_, _>>()
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )
+        });
         let mut admission = Self {
             uid: uid.to_string(),
-            allowed: accepted,
+            allowed: response.accepted,
             patch_type: None,
             patch: None,
             status: (message.is_some() || code.is_some()).then_some(Status { message, code }),
-            audit_annotations: optional("audit_annotations"),
-            warnings: optional("warnings"),
+            audit_annotations,
+            warnings: response.warnings.as_ref().map(|w| Value::from(w.clone())),
         };
         match (mutated, original) {
             (Some(_), None) => {
@@ -127,6 +130,7 @@ mod tests {
             ),
         ];
         for (response, printed) in cases {
+            let response: ValidationResponse = serde_json::from_value(response).unwrap();
             let admission = AdmissionResponse::from_validation("u", &request, &response);
             assert_eq!(serde_json::to_string(&admission).unwrap(), printed);
         }

@@ -2,6 +2,9 @@
 //! non-zero, kwctl's flag names are accepted, and `-r -` / `--settings-json` work. Fixtures in
 //! test_data/cli/; the registry cases (auth, push -o json, release) are in distribution.bats.
 
+// Test code may unwrap, index and panic (the workspace denies them elsewhere).
+#![allow(clippy::restriction)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -3,6 +3,9 @@
 //! binaries are their WAT assembled (kwctl and policy-server take only binary modules);
 //! `SIGPIN_BLESS=1` rewrites them after a WAT change.
 
+// Test code may unwrap, index and panic (the workspace denies them elsewhere).
+#![allow(clippy::restriction)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

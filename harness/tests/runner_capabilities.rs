@@ -1,40 +1,58 @@
 //! The runner with a hand-written waPC guest (fixtures/echo-policy.wat) that makes one host call
 //! per operation and echoes the answer: what the guest receives for success and each error.
 
+// Test code may unwrap, index and panic (the workspace denies them elsewhere).
+#![allow(clippy::restriction)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::capabilities::{self, CapabilityServices, Routed};
-use harness::runtime::{HostCall, PolicyModule};
+use harness::capabilities::CapabilityServices;
+use harness::host::{Answers, Host};
+use harness::runtime::PolicyModule;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
+    CertificateVerificationRequest, CertificateVerificationResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    ManifestDigestResponse, OciManifestAndConfigResponse, OciManifestResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::verification::VerificationResponse;
 use serde_json::{Value, json};
 
 /// Answers like a registry that knows one image.
 struct FakeServices;
 
 impl CapabilityServices for FakeServices {
-    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<Value, String> {
+    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<VerificationResponse, String> {
         match serde_json::to_value(&input).map_err(|e| e.to_string())?["image"].as_str() {
-            Some("reg/signed:1") => Ok(json!({"is_trusted": true, "digest": "sha256:aa"})),
+            Some("reg/signed:1") => Ok(VerificationResponse {
+                is_trusted: true,
+                digest: "sha256:aa".into(),
+            }),
             Some(image) => Err(format!("no signatures found for image: {image}")),
             None => Err("no image".into()),
         }
     }
-    fn manifest_digest(&self, image: &str) -> Result<Value, String> {
-        Ok(json!({"digest": format!("sha256:digest-of-{image}")}))
+    fn manifest_digest(&self, image: &str) -> Result<ManifestDigestResponse, String> {
+        Ok(ManifestDigestResponse {
+            digest: format!("sha256:digest-of-{image}"),
+        })
     }
-    fn oci_manifest(&self, _image: &str) -> Result<Value, String> {
+    fn oci_manifest(&self, _image: &str) -> Result<OciManifestResponse, String> {
         Err("not used".into())
     }
-    fn oci_manifest_config(&self, _image: &str) -> Result<Value, String> {
+    fn oci_manifest_config(&self, _image: &str) -> Result<OciManifestAndConfigResponse, String> {
         Err("not used".into())
     }
     fn is_certificate_trusted(
         &self,
         request: CertificateVerificationRequest,
-    ) -> Result<Value, String> {
-        Ok(json!({"trusted": request.cert_chain.is_some(), "reason": ""}))
+    ) -> Result<CertificateVerificationResponse, String> {
+        Ok(CertificateVerificationResponse {
+            trusted: request.cert_chain.is_some(),
+            reason: String::new(),
+        })
     }
 }
 
@@ -45,15 +63,9 @@ fn load(timeout: Duration) -> PolicyModule {
     ))
     .unwrap();
     let wasm = wat::parse_str(&wat).unwrap();
-    let host_call: Arc<HostCall> = Arc::new(
-        |binding: &str, namespace: &str, operation: &str, payload: &[u8]| match capabilities::route(
-            binding, namespace, operation, payload,
-        )? {
-            Routed::Log(_) => Ok(Vec::new()),
-            Routed::Request(request) => capabilities::serve(&FakeServices, request),
-        },
-    );
-    PolicyModule::load(&wasm, Some(timeout), host_call).unwrap()
+    // The harness's own dispatcher, answering live from the fake services.
+    let host = Arc::new(Host::new(Answers::Live(Box::new(FakeServices))));
+    PolicyModule::load(&wasm, Some(timeout), host.callback()).unwrap()
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! policy.wasm through the `harness run` binary with replayed host sessions: the exact response
 //! kwctl would print for accept, mutate and reject, and the patch decoded.
 
+// Test code may unwrap, index and panic (the workspace denies them elsewhere).
+#![allow(clippy::restriction)]
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -37,6 +37,7 @@ pub fn payload(
 }
 
 /// One layer of a `.sig` manifest: the payload blob and its annotations.
+#[derive(Clone)]
 pub struct SignatureLayer {
     pub payload: Vec<u8>,
     pub annotations: BTreeMap<String, String>,

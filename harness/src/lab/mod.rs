@@ -4,6 +4,7 @@
 //! `sources.yaml`, PEM files).
 
 mod cosign;
+mod images;
 mod keys;
 mod pki;
 mod push;
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use cosign::{RekorLog, SignatureLayer, payload};
+use images::{Content, Identity, LabImage, Layer, Leaf, Signatures, Signer};
 use keys::LabKey;
 use pki::{Authority, GithubClaims, LeafSpec, Subject};
 use push::{OCI_INDEX, Pusher};
@@ -108,10 +110,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
         )?,
         None => Pusher::new(&args.registry),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    crate::executor::block_on(async {
         let digest = match version {
             Ok(tag) => pusher.digest_of_tag(repository, tag).await?,
             Err(digest) => digest.to_string(),
@@ -130,16 +129,13 @@ pub fn sign(args: SignArgs) -> anyhow::Result<()> {
             args.registry
         );
         anyhow::Ok(())
-    })
+    })?
 }
 
 /// `quiet`: no progress line per image on stderr.
 pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     if !quiet {
         eprintln!(
             "lab: deriving keys and certificate authorities (seed {})",
@@ -148,7 +144,7 @@ pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     }
     let mut lab = Lab::new(&args)?;
     lab.quiet = quiet;
-    let index = runtime.block_on(lab.build())?;
+    let index = crate::executor::block_on(lab.build())??;
     write(
         &args.out.join("lab.json"),
         &serde_json::to_string_pretty(&index)?,
@@ -156,7 +152,10 @@ pub fn run(args: LabArgs, quiet: bool) -> anyhow::Result<()> {
     println!(
         "lab ready in {} ({} images)",
         args.out.display(),
-        index["images"].as_object().map_or(0, |o| o.len())
+        index
+            .get("images")
+            .and_then(Value::as_object)
+            .map_or(0, |o| o.len())
     );
     Ok(())
 }
@@ -185,6 +184,14 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The lab's X.509 leaves, all of the `x509-leaf` key.
+struct Leaves {
+    key: LabKey,
+    lab: String,
+    outsider: String,
+    expired: String,
+}
+
 struct Lab {
     out: PathBuf,
     registry: String,
@@ -195,18 +202,23 @@ struct Lab {
     attacker: LabKey,
     x509_root: Authority,
     x509_intermediate: Authority,
-    other_root: Authority,
     fulcio_root: Authority,
     fulcio_intermediate: Authority,
+    leaves: Leaves,
     rekor: RekorLog,
     seed: u64,
     images: BTreeMap<String, Value>,
     files: BTreeMap<String, String>,
+    /// Every image pushed so far, for signatures over another image's payload.
+    pushed: BTreeMap<&'static str, Pushed>,
+    /// The keyless layer of every image signed keyless so far, for transplants.
+    keyless: BTreeMap<&'static str, SignatureLayer>,
     /// No progress lines.
     quiet: bool,
 }
 
 /// An image pushed by tag, ready to be signed.
+#[derive(Clone)]
 struct Pushed {
     repository: String,
     reference: String,
@@ -237,6 +249,15 @@ impl Lab {
             "lab fulcio intermediate",
             now,
         )?;
+        let leaf_key = LabKey::derive(seed, "x509-leaf")?;
+        let day = 86_400;
+        let at = |offset: i64| now.unix_timestamp() + offset;
+        let leaves = Leaves {
+            lab: x509_leaf(&x509_intermediate, &leaf_key, at(-day), at(day * 365))?,
+            outsider: x509_leaf(&other_root, &leaf_key, at(-day), at(day * 365))?,
+            expired: x509_leaf(&x509_intermediate, &leaf_key, at(-day * 30), at(-day))?,
+            key: leaf_key,
+        };
         Ok(Self {
             out: args.out.clone(),
             registry: args.registry.clone(),
@@ -247,13 +268,15 @@ impl Lab {
             attacker: LabKey::derive(seed, "attacker")?,
             x509_root,
             x509_intermediate,
-            other_root,
             fulcio_root,
             fulcio_intermediate,
+            leaves,
             rekor: RekorLog::new(LabKey::derive(seed, "rekor")?)?,
             seed,
             images: BTreeMap::new(),
             files: BTreeMap::new(),
+            pushed: BTreeMap::new(),
+            keyless: BTreeMap::new(),
             quiet: false,
         })
     }
@@ -266,28 +289,91 @@ impl Lab {
         Ok(())
     }
 
-    async fn push(&mut self, name: &str) -> anyhow::Result<Pushed> {
+    fn key(&self, signer: Signer) -> &LabKey {
+        match signer {
+            Signer::A => &self.key_a,
+            Signer::B => &self.key_b,
+            Signer::Attacker => &self.attacker,
+        }
+    }
+
+    fn leaf(&self, leaf: Leaf) -> &str {
+        match leaf {
+            Leaf::Lab => &self.leaves.lab,
+            Leaf::Outsider => &self.leaves.outsider,
+            Leaf::Expired => &self.leaves.expired,
+        }
+    }
+
+    /// Push `image`'s content under `lab/NAME:v1` and list it in lab.json.
+    async fn push(&mut self, image: &LabImage) -> anyhow::Result<Pushed> {
+        let name = image.name;
         let repository = format!("lab/{name}");
         if !self.quiet {
             eprintln!("lab: image {name}");
         }
-        let (manifest, digest) = self.pusher.image(&repository, "v1", name, "amd64").await?;
-        let manifest_size = serde_json::to_vec(&manifest)?.len();
-        let reference = format!("{}/{repository}:v1", self.registry);
-        self.images.insert(
-            name.to_string(),
-            json!({"ref": reference, "digest": digest, "repository": format!("{}/{repository}", self.registry)}),
-        );
-        Ok(Pushed {
+        let (manifest, digest, platforms) = match image.content {
+            Content::Image => {
+                let (manifest, digest) =
+                    self.pusher.image(&repository, "v1", name, "amd64").await?;
+                (manifest, digest, None)
+            }
+            Content::MultiArch => {
+                let (index, digests) = self.multiarch(&repository, name).await?;
+                let digest = self
+                    .pusher
+                    .manifest(&repository, "v1", &index, OCI_INDEX)
+                    .await?;
+                (index, digest, Some(digests))
+            }
+        };
+        let pushed = Pushed {
+            reference: format!("{}/{repository}:v1", self.registry),
             repository,
-            reference,
             digest,
-            manifest_size,
-        })
+            manifest_size: serde_json::to_vec(&manifest)?.len(),
+        };
+        let mut entry = json!({"ref": pushed.reference, "digest": pushed.digest, "repository": format!("{}/{}", self.registry, pushed.repository)});
+        if let (Some(platforms), Some(fields)) = (platforms, entry.as_object_mut()) {
+            fields.insert("platforms".into(), json!(platforms));
+        }
+        self.images.insert(name.to_string(), entry);
+        self.pushed.insert(name, pushed.clone());
+        Ok(pushed)
+    }
+
+    /// Two platform images (tags `amd64`, `arm64`) and the index of both; returns the index and
+    /// the platform digests.
+    async fn multiarch(
+        &self,
+        repository: &str,
+        content: &str,
+    ) -> anyhow::Result<(Value, Vec<String>)> {
+        let mut manifests = Vec::new();
+        let mut digests = Vec::new();
+        for architecture in ["amd64", "arm64"] {
+            let (manifest, digest) = self
+                .pusher
+                .image(repository, architecture, content, architecture)
+                .await?;
+            manifests.push(json!({"mediaType": push::OCI_MANIFEST, "digest": digest, "size": serde_json::to_vec(&manifest)?.len(), "platform": {"architecture": architecture, "os": "linux"}}));
+            digests.push(digest);
+        }
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+        Ok((index, digests))
     }
 
     fn docker_reference(&self, pushed: &Pushed) -> String {
         format!("{}/{}", self.registry, pushed.repository)
+    }
+
+    /// The simple-signing payload naming `pushed`, with these annotations.
+    fn payload(&self, pushed: &Pushed, annotations: &[(&str, &str)]) -> Vec<u8> {
+        let annotations: BTreeMap<String, String> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        payload(&self.docker_reference(pushed), &pushed.digest, &annotations)
     }
 
     fn key_layer(
@@ -296,11 +382,7 @@ impl Lab {
         key: &LabKey,
         annotations: &[(&str, &str)],
     ) -> SignatureLayer {
-        let annotations: BTreeMap<String, String> = annotations
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let body = payload(&self.docker_reference(pushed), &pushed.digest, &annotations);
+        let body = self.payload(pushed, annotations);
         let signature = key.sign_base64(&body);
         SignatureLayer::new(body, signature)
     }
@@ -314,11 +396,26 @@ impl Lab {
         &mut self,
         pushed: &Pushed,
         name: &str,
-        subject: Subject,
-        issuer: &str,
-        github: Option<GithubClaims>,
+        identity: Identity,
     ) -> anyhow::Result<(SignatureLayer, String)> {
-        let ephemeral = LabKey::derive(self.seed, &format!("ephemeral-{name}"))?;
+        let (subject, issuer, github) = match identity {
+            Identity::Email => (Subject::Email(LAB_EMAIL.into()), LAB_OIDC_ISSUER, None),
+            Identity::Github => (
+                Subject::Uri(GITHUB_SUBJECT.into()),
+                GITHUB_ISSUER,
+                Some(github_claims("org/app")),
+            ),
+            Identity::Evil => (
+                Subject::Uri(EVIL_SUBJECT.into()),
+                GITHUB_ISSUER,
+                Some(github_claims("org-evil/app")),
+            ),
+        };
+        // Each keyless image its own ephemeral key (`keyless-NAME` → `ephemeral-NAME`).
+        let ephemeral = LabKey::derive(
+            self.seed,
+            &format!("ephemeral-{}", name.trim_start_matches("keyless-")),
+        )?;
         let integrated = self.seconds(-3600);
         let certificate = self.fulcio_intermediate.issue(
             &ephemeral,
@@ -330,11 +427,7 @@ impl Lab {
                 not_after: OffsetDateTime::from_unix_timestamp(integrated + 540)?,
             },
         )?;
-        let body = payload(
-            &self.docker_reference(pushed),
-            &pushed.digest,
-            &BTreeMap::new(),
-        );
+        let body = self.payload(pushed, &[]);
         let signature = ephemeral.sign_base64(&body);
         let bundle = self
             .rekor
@@ -345,357 +438,153 @@ impl Lab {
         Ok((layer, certificate))
     }
 
-    fn github_claims(repository: &str) -> GithubClaims {
-        GithubClaims {
-            repository: repository.to_string(),
-            git_ref: "refs/heads/main".into(),
-            trigger: "push".into(),
-            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+    /// An earlier image's keyless layer: its certificate and bundle.
+    fn genuine_keyless(&self, from: &str) -> anyhow::Result<(String, String)> {
+        let layer = self
+            .keyless
+            .get(from)
+            .with_context(|| format!("no keyless layer of {from} (it must come earlier)"))?;
+        match (
+            layer.annotations.get(cosign::CERTIFICATE_ANNOTATION),
+            layer.annotations.get(cosign::BUNDLE_ANNOTATION),
+        ) {
+            (Some(certificate), Some(bundle)) => Ok((certificate.clone(), bundle.clone())),
+            _ => anyhow::bail!("the keyless layer of {from} has no certificate or bundle"),
         }
     }
 
-    fn x509_leaf(
-        &self,
-        authority: &Authority,
-        key: &LabKey,
-        from: i64,
-        until: i64,
-    ) -> anyhow::Result<String> {
-        authority.issue(
-            key,
-            &LeafSpec {
-                subject: Subject::Email("release@lab.example".into()),
-                oidc_issuer: None,
-                github: None,
-                not_before: OffsetDateTime::from_unix_timestamp(from)?,
-                not_after: OffsetDateTime::from_unix_timestamp(until)?,
-            },
-        )
-    }
-
-    async fn build(mut self) -> anyhow::Result<Value> {
-        let (key_a_pem, key_b_pem, attacker_pem) = (
-            self.key_a.public_pem()?,
-            self.key_b.public_pem()?,
-            self.attacker.public_pem()?,
-        );
-        self.file("key-a.pub", &key_a_pem)?;
-        self.file("key-b.pub", &key_b_pem)?;
-        self.file("attacker.pub", &attacker_pem)?;
-
-        // Public keys.
-        let image = self.push("key-signed").await?;
-        let layer = self.key_layer(&image, &self.key_a, &[]);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        let image = self.push("key-annotated").await?;
-        let layer = self.key_layer(&image, &self.key_a, &[("env", "prod")]);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        let image = self.push("two-signers").await?;
-        let layers = [
-            self.key_layer(&image, &self.key_a, &[]),
-            self.key_layer(&image, &self.key_b, &[]),
-        ];
-        self.pusher
-            .signatures(&image.repository, &image.digest, &layers)
-            .await?;
-
-        let image = self.push("wrong-key").await?;
-        let layer = self.key_layer(&image, &self.attacker, &[]);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        self.push("unsigned").await?;
-
-        // Signed only in cosign v3's default format: a Sigstore bundle (key-a's signature over
-        // the simple-signing payload) attached through OCI referrers, no `.sig` tag. The
-        // Kubewarden host cannot verify it; the policy explains why.
-        let image = self.push("bundle-only").await?;
-        let body = payload(
-            &self.docker_reference(&image),
-            &image.digest,
-            &BTreeMap::new(),
-        );
-        let bundle = json!({
-            "mediaType": push::SIGSTORE_BUNDLE,
-            "verificationMaterial": {"publicKey": {"hint": "key-a"}, "tlogEntries": []},
-            "messageSignature": {
-                "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(&body))},
-                "signature": self.key_a.sign_base64(&body)
+    /// The `.sig` layers one `Layer` of `image` stands for.
+    fn layers(
+        &mut self,
+        image: &LabImage,
+        pushed: &Pushed,
+        layer: &Layer,
+    ) -> anyhow::Result<Vec<SignatureLayer>> {
+        Ok(match layer {
+            Layer::Key(signer, annotations) => {
+                vec![self.key_layer(pushed, self.key(*signer), annotations)]
             }
-        });
-        let subject = json!({"mediaType": push::OCI_MANIFEST, "digest": image.digest, "size": image.manifest_size});
-        self.pusher
-            .bundle_referrer(&image.repository, &subject, &serde_json::to_vec(&bundle)?)
-            .await?;
-
-        // Fault material: a signature manifest without layers, and a signed image whose
-        // signature manifest the tests corrupt in the registry's storage.
-        let image = self.push("no-layers").await?;
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[])
-            .await?;
-        let image = self.push("corrupt-signature").await?;
-        let layer = self.key_layer(&image, &self.key_a, &[]);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        // A signature valid for another digest, stored under this image's .sig tag.
-        let image = self.push("other-digest").await?;
-        let other = self.push("other-digest-source").await?;
-        let layer = self.key_layer(&other, &self.key_a, &[]);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        // The payload changed after signing.
-        let image = self.push("tampered").await?;
-        let mut layer = self.key_layer(&image, &self.key_a, &[]);
-        let signature = layer.signature().to_string();
-        let tampered = payload(
-            &self.docker_reference(&image),
-            &image.digest,
-            &[("env".to_string(), "prod".to_string())].into(),
-        );
-        layer = SignatureLayer::new(tampered, signature);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        // Multi-arch: an index of two platform manifests, signed by its own digest.
-        let repository = "lab/multiarch".to_string();
-        let (amd, amd_digest) = self
-            .pusher
-            .image(&repository, "amd64", "multiarch", "amd64")
-            .await?;
-        let (arm, arm_digest) = self
-            .pusher
-            .image(&repository, "arm64", "multiarch", "arm64")
-            .await?;
-        let index = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [
-                {"mediaType": push::OCI_MANIFEST, "digest": amd_digest, "size": serde_json::to_vec(&amd)?.len(), "platform": {"architecture": "amd64", "os": "linux"}},
-                {"mediaType": push::OCI_MANIFEST, "digest": arm_digest, "size": serde_json::to_vec(&arm)?.len(), "platform": {"architecture": "arm64", "os": "linux"}}
-            ]
-        });
-        let index_digest = self
-            .pusher
-            .manifest(&repository, "v1", &index, OCI_INDEX)
-            .await?;
-        let pushed = Pushed {
-            repository: repository.clone(),
-            reference: format!("{}/{repository}:v1", self.registry),
-            digest: index_digest.clone(),
-            manifest_size: serde_json::to_vec(&index)?.len(),
-        };
-        self.images.insert(
-            "multiarch".into(),
-            json!({"ref": pushed.reference, "digest": index_digest, "repository": format!("{}/{repository}", self.registry), "platforms": [amd_digest, arm_digest]}),
-        );
-        let layer = self.key_layer(&pushed, &self.key_a, &[]);
-        self.pusher
-            .signatures(&repository, &index_digest, &[layer])
-            .await?;
-
-        // X.509 certificates from the lab CA chain.
-        let leaf_key = LabKey::derive(self.seed, "x509-leaf")?;
-        let leaf = self.x509_leaf(
-            &self.x509_intermediate,
-            &leaf_key,
-            self.seconds(-86_400),
-            self.seconds(86_400 * 365),
-        )?;
-        let outsider = self.x509_leaf(
-            &self.other_root,
-            &leaf_key,
-            self.seconds(-86_400),
-            self.seconds(86_400 * 365),
-        )?;
-        let expired = self.x509_leaf(
-            &self.x509_intermediate,
-            &leaf_key,
-            self.seconds(-86_400 * 30),
-            self.seconds(-86_400),
-        )?;
-        self.file("leaf.pem", &leaf)?;
-        self.file("outsider-leaf.pem", &outsider)?;
-        self.file("expired-leaf.pem", &expired)?;
-        self.file("ca-intermediate.pem", &self.x509_intermediate.pem())?;
-        self.file("ca-root.pem", &self.x509_root.pem())?;
-        for (name, certificate, bundled) in [
-            ("cert-bundle", leaf.clone(), true),
-            ("cert-no-bundle", leaf.clone(), false),
-            ("cert-outsider", outsider.clone(), false),
-            ("cert-expired", expired.clone(), false),
-        ] {
-            let image = self.push(name).await?;
-            let mut layer = self
-                .key_layer(&image, &leaf_key, &[])
-                .with_certificate(&certificate, None);
-            if bundled {
-                let bundle = self.rekor.bundle(
-                    &layer.payload,
-                    layer.signature(),
-                    &certificate,
-                    self.seconds(-60),
+            Layer::KeyFor(signer, other) => {
+                let other = self
+                    .pushed
+                    .get(other)
+                    .with_context(|| format!("{other} must come before {}", image.name))?;
+                vec![self.key_layer(other, self.key(*signer), &[])]
+            }
+            Layer::Tampered(signer) => {
+                let signed = self.key_layer(pushed, self.key(*signer), &[]);
+                let tampered = self.payload(pushed, &[("env", "prod")]);
+                vec![SignatureLayer::new(
+                    tampered,
+                    signed.signature().to_string(),
+                )]
+            }
+            Layer::Certificate { leaf, bundled } => {
+                vec![self.certificate_layer(pushed, *leaf, *bundled)]
+            }
+            Layer::ForgedAnnotation { certified } => {
+                let mut forged = self.key_layer(pushed, &self.attacker, &[("env", "prod")]);
+                forged.annotations.insert(
+                    cosign::SIGNATURE_ANNOTATION.to_string(),
+                    STANDARD.encode(b"garbage"),
                 );
-                layer = layer.with_bundle(bundle);
+                if *certified {
+                    forged = forged.with_certificate(&self.leaves.lab, None);
+                }
+                vec![forged]
             }
-            self.pusher
-                .signatures(&image.repository, &image.digest, &[layer])
-                .await?;
-        }
-
-        // Forged signer annotations: a genuine signature without annotations, plus a layer an
-        // attacker added whose (unsigned) payload carries `env: prod` and whose signature is
-        // garbage. The key variant checks annotations on the signed layer only; the certificate
-        // variant accepts them from any layer (protocol doc §4.6 point 3).
-        for (name, certified) in [
-            ("key-forged-annotation", false),
-            ("cert-forged-annotation", true),
-        ] {
-            let image = self.push(name).await?;
-            let (key, certificate) = match certified {
-                true => (&leaf_key, Some(leaf.as_str())),
-                false => (&self.key_a, None),
-            };
-            let mut genuine = self.key_layer(&image, key, &[]);
-            let mut forged = self.key_layer(&image, &self.attacker, &[("env", "prod")]);
-            forged.annotations.insert(
-                cosign::SIGNATURE_ANNOTATION.to_string(),
-                STANDARD.encode(b"garbage"),
-            );
-            if let Some(certificate) = certificate {
-                genuine = genuine.with_certificate(certificate, None);
-                forged = forged.with_certificate(certificate, None);
+            Layer::Keyless(identity) => {
+                let (layer, _) = self.keyless_layer(pushed, image.name, *identity)?;
+                self.keyless.insert(image.name, layer.clone());
+                vec![layer]
             }
-            self.pusher
-                .signatures(&image.repository, &image.digest, &[genuine, forged])
-                .await?;
+            Layer::KeylessPemVariants(identity) => {
+                self.keyless_pem_variants(pushed, image.name, *identity)?
+            }
+            Layer::Transplant { from, garbage } => vec![self.transplant(pushed, from, *garbage)?],
+            Layer::TransplantPemVariants { from } => self.transplant_pem_variants(pushed, from)?,
+        })
+    }
+
+    /// The `x509-leaf` key's signature with `leaf`'s certificate, bundled or not.
+    fn certificate_layer(&mut self, pushed: &Pushed, leaf: Leaf, bundled: bool) -> SignatureLayer {
+        let certificate = self.leaf(leaf).to_string();
+        let layer = self
+            .key_layer(pushed, &self.leaves.key, &[])
+            .with_certificate(&certificate, None);
+        if !bundled {
+            return layer;
         }
+        let integrated = self.seconds(-60);
+        let bundle = self
+            .rekor
+            .bundle(&layer.payload, layer.signature(), &certificate, integrated);
+        layer.with_bundle(bundle)
+    }
 
-        // Keyless signatures from the lab Fulcio.
-        let image = self.push("keyless-email").await?;
-        let (layer, _) = self.keyless_layer(
-            &image,
-            "email",
-            Subject::Email(LAB_EMAIL.into()),
-            LAB_OIDC_ISSUER,
-            None,
-        )?;
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        let image = self.push("keyless-github").await?;
-        let (genuine, _) = self.keyless_layer(
-            &image,
-            "github",
-            Subject::Uri(GITHUB_SUBJECT.into()),
-            GITHUB_ISSUER,
-            Some(Self::github_claims("org/app")),
-        )?;
-        self.pusher
-            .signatures(
-                &image.repository,
-                &image.digest,
-                std::slice::from_ref(&genuine),
-            )
-            .await?;
-
-        // One genuine keyless signature plus 99 layers an attacker added with the same
-        // certificate and bundle in other PEM spellings (line width, line endings) and garbage
-        // signatures: the policy must treat them as one certificate, not 100.
-        let image = self.push("keyless-pem-variants").await?;
-        let (signed_layer, certificate) = self.keyless_layer(
-            &image,
-            "pem-variants",
-            Subject::Uri(GITHUB_SUBJECT.into()),
-            GITHUB_ISSUER,
-            Some(Self::github_claims("org/app")),
-        )?;
+    /// `PEM_VARIANTS - 1` respellings of a keyless layer's certificate with garbage
+    /// signatures, then the genuine layer.
+    fn keyless_pem_variants(
+        &mut self,
+        pushed: &Pushed,
+        name: &str,
+        identity: Identity,
+    ) -> anyhow::Result<Vec<SignatureLayer>> {
+        let (signed, certificate) = self.keyless_layer(pushed, name, identity)?;
+        let bundle = signed.annotations.get(cosign::BUNDLE_ANNOTATION).cloned();
         let mut layers: Vec<SignatureLayer> = pem_spellings(&certificate, PEM_VARIANTS)?
             .iter()
             .skip(1)
             .enumerate()
             .map(|(i, spelling)| {
                 let layer = SignatureLayer::new(
-                    signed_layer.payload.clone(),
+                    signed.payload.clone(),
                     STANDARD.encode(format!("garbage {i}")),
                 )
                 .with_certificate(spelling, None);
-                match signed_layer.annotations.get(cosign::BUNDLE_ANNOTATION) {
+                match &bundle {
                     Some(bundle) => layer.with_bundle(bundle.clone()),
                     None => layer,
                 }
             })
             .collect();
-        layers.push(signed_layer);
-        self.pusher
-            .signatures(&image.repository, &image.digest, &layers)
-            .await?;
+        layers.push(signed);
+        Ok(layers)
+    }
 
-        let image = self.push("keyless-evil").await?;
-        let (layer, _) = self.keyless_layer(
-            &image,
-            "evil",
-            Subject::Uri(EVIL_SUBJECT.into()),
-            GITHUB_ISSUER,
-            Some(Self::github_claims("org-evil/app")),
-        )?;
-        self.pusher
-            .signatures(&image.repository, &image.digest, &[layer])
-            .await?;
-
-        // Transplants: the genuine certificate and bundle of keyless-github on a layer of another
-        // image whose payload names that image, signed by the attacker or not signed at all.
-        for (name, garbage) in [("transplant-attacker", false), ("transplant-garbage", true)] {
-            let image = self.push(name).await?;
-            let body = payload(
-                &self.docker_reference(&image),
-                &image.digest,
-                &BTreeMap::new(),
-            );
-            let signature = match garbage {
-                true => STANDARD.encode(b"not a signature at all"),
-                false => self.attacker.sign_base64(&body),
-            };
-            let mut layer = SignatureLayer::new(body, signature);
-            for key in [cosign::CERTIFICATE_ANNOTATION, cosign::BUNDLE_ANNOTATION] {
-                if let Some(value) = genuine.annotations.get(key) {
-                    layer.annotations.insert(key.to_string(), value.clone());
-                }
-            }
-            self.pusher
-                .signatures(&image.repository, &image.digest, &[layer])
-                .await?;
-        }
-
-        // The transplant again, with the copied certificate in PEM_VARIANTS spellings (line
-        // width, line endings) on as many layers with garbage signatures: under the engine's
-        // binding every spelling would be a candidate whose proof walks every layer.
-        let image = self.push("transplant-pem-variants").await?;
-        let body = payload(
-            &self.docker_reference(&image),
-            &image.digest,
-            &BTreeMap::new(),
-        );
-        let (Some(certificate), Some(bundle)) = (
-            genuine.annotations.get(cosign::CERTIFICATE_ANNOTATION),
-            genuine.annotations.get(cosign::BUNDLE_ANNOTATION),
-        ) else {
-            anyhow::bail!("the genuine keyless layer has no certificate or bundle");
+    /// `from`'s keyless certificate and bundle on a layer over `pushed`, signed by the
+    /// attacker or not at all.
+    fn transplant(
+        &self,
+        pushed: &Pushed,
+        from: &str,
+        garbage: bool,
+    ) -> anyhow::Result<SignatureLayer> {
+        let (certificate, bundle) = self.genuine_keyless(from)?;
+        let body = self.payload(pushed, &[]);
+        let signature = match garbage {
+            true => STANDARD.encode(b"not a signature at all"),
+            false => self.attacker.sign_base64(&body),
         };
-        let layers: Vec<SignatureLayer> = pem_spellings(certificate, PEM_VARIANTS)?
+        let mut layer = SignatureLayer::new(body, signature);
+        layer
+            .annotations
+            .insert(cosign::CERTIFICATE_ANNOTATION.to_string(), certificate);
+        layer
+            .annotations
+            .insert(cosign::BUNDLE_ANNOTATION.to_string(), bundle);
+        Ok(layer)
+    }
+
+    /// The transplant with `from`'s certificate in `PEM_VARIANTS` spellings, garbage signed.
+    fn transplant_pem_variants(
+        &self,
+        pushed: &Pushed,
+        from: &str,
+    ) -> anyhow::Result<Vec<SignatureLayer>> {
+        let (certificate, bundle) = self.genuine_keyless(from)?;
+        let body = self.payload(pushed, &[]);
+        Ok(pem_spellings(&certificate, PEM_VARIANTS)?
             .iter()
             .enumerate()
             .map(|(i, spelling)| {
@@ -703,14 +592,85 @@ impl Lab {
                     .with_certificate(spelling, None)
                     .with_bundle(bundle.clone())
             })
-            .collect();
-        self.pusher
-            .signatures(&image.repository, &image.digest, &layers)
-            .await?;
+            .collect())
+    }
 
-        // Trust material.
-        self.file("fulcio-intermediate.pem", &self.fulcio_intermediate.pem())?;
-        self.file("fulcio-root.pem", &self.fulcio_root.pem())?;
+    /// A Sigstore bundle of `signer` over `pushed`'s payload, attached through OCI referrers.
+    async fn bundle_referrer(&self, pushed: &Pushed, signer: Signer) -> anyhow::Result<()> {
+        let body = self.payload(pushed, &[]);
+        let bundle = json!({
+            "mediaType": push::SIGSTORE_BUNDLE,
+            "verificationMaterial": {"publicKey": {"hint": "key-a"}, "tlogEntries": []},
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(<sha2::Sha256 as sha2::Digest>::digest(&body))},
+                "signature": self.key(signer).sign_base64(&body)
+            }
+        });
+        let subject = json!({"mediaType": push::OCI_MANIFEST, "digest": pushed.digest, "size": pushed.manifest_size});
+        self.pusher
+            .bundle_referrer(&pushed.repository, &subject, &serde_json::to_vec(&bundle)?)
+            .await
+    }
+
+    /// Every image of the catalogue pushed and signed, then the files the tests read.
+    async fn build(mut self) -> anyhow::Result<Value> {
+        let public_keys = [
+            ("key-a.pub", self.key_a.public_pem()?),
+            ("key-b.pub", self.key_b.public_pem()?),
+            ("attacker.pub", self.attacker.public_pem()?),
+        ];
+        for (name, pem) in public_keys {
+            self.file(name, &pem)?;
+        }
+        for image in images::catalogue() {
+            let pushed = self.push(&image).await?;
+            match &image.signatures {
+                Signatures::None => {}
+                Signatures::BundleReferrer(signer) => {
+                    self.bundle_referrer(&pushed, *signer).await?;
+                }
+                Signatures::Sig(layers) => {
+                    let mut signature_layers = Vec::new();
+                    for layer in layers {
+                        signature_layers.extend(self.layers(&image, &pushed, layer)?);
+                    }
+                    self.pusher
+                        .signatures(&pushed.repository, &pushed.digest, &signature_layers)
+                        .await?;
+                }
+            }
+        }
+        self.trust_files()?;
+        Ok(json!({
+            "registry": self.registry,
+            "files": self.files,
+            "identities": {
+                "oidc_issuer": LAB_OIDC_ISSUER,
+                "email": LAB_EMAIL,
+                "github_issuer": GITHUB_ISSUER,
+                "github_subject": GITHUB_SUBJECT,
+                "github_owner": "org",
+                "github_repo": "app",
+                "evil_subject": EVIL_SUBJECT
+            },
+            "images": self.images
+        }))
+    }
+
+    /// The X.509 leaves and CAs, the Fulcio CAs, the trust root and the sources file.
+    fn trust_files(&mut self) -> anyhow::Result<()> {
+        let pems = [
+            ("leaf.pem", self.leaves.lab.clone()),
+            ("outsider-leaf.pem", self.leaves.outsider.clone()),
+            ("expired-leaf.pem", self.leaves.expired.clone()),
+            ("ca-intermediate.pem", self.x509_intermediate.pem()),
+            ("ca-root.pem", self.x509_root.pem()),
+            ("fulcio-intermediate.pem", self.fulcio_intermediate.pem()),
+            ("fulcio-root.pem", self.fulcio_root.pem()),
+        ];
+        for (name, pem) in pems {
+            self.file(name, &pem)?;
+        }
         let trust = json!({
             "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
             "trustedRoot": {
@@ -738,20 +698,29 @@ impl Lab {
         self.file(
             "sources.yaml",
             &format!("insecure_sources:\n  - \"{}\"\n", self.registry),
-        )?;
-        Ok(json!({
-            "registry": self.registry,
-            "files": self.files,
-            "identities": {
-                "oidc_issuer": LAB_OIDC_ISSUER,
-                "email": LAB_EMAIL,
-                "github_issuer": GITHUB_ISSUER,
-                "github_subject": GITHUB_SUBJECT,
-                "github_owner": "org",
-                "github_repo": "app",
-                "evil_subject": EVIL_SUBJECT
-            },
-            "images": self.images
-        }))
+        )
     }
+}
+
+fn github_claims(repository: &str) -> GithubClaims {
+    GithubClaims {
+        repository: repository.to_string(),
+        git_ref: "refs/heads/main".into(),
+        trigger: "push".into(),
+        sha: "0123456789abcdef0123456789abcdef01234567".into(),
+    }
+}
+
+/// A `release@lab.example` leaf of `key` from `authority`, valid between two Unix times.
+fn x509_leaf(authority: &Authority, key: &LabKey, from: i64, until: i64) -> anyhow::Result<String> {
+    authority.issue(
+        key,
+        &LeafSpec {
+            subject: Subject::Email("release@lab.example".into()),
+            oidc_issuer: None,
+            github: None,
+            not_before: OffsetDateTime::from_unix_timestamp(from)?,
+            not_after: OffsetDateTime::from_unix_timestamp(until)?,
+        },
+    )
 }

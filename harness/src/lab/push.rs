@@ -19,6 +19,19 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// A blob in the registry: what a descriptor of it says.
+pub struct Blob {
+    pub digest: String,
+    pub size: usize,
+}
+
+impl Blob {
+    /// The OCI descriptor of this blob as `media_type`.
+    pub fn descriptor(&self, media_type: &str) -> Value {
+        json!({"mediaType": media_type, "digest": self.digest, "size": self.size})
+    }
+}
+
 pub struct Pusher {
     client: Client,
     registry: String,
@@ -59,14 +72,17 @@ impl Pusher {
         Ok(format!("{}/{repository}:{tag}", self.registry).parse()?)
     }
 
-    pub async fn blob(&self, repository: &str, bytes: &[u8]) -> anyhow::Result<Value> {
+    pub async fn blob(&self, repository: &str, bytes: &[u8]) -> anyhow::Result<Blob> {
         let reference = self.reference(repository, "latest")?;
         self.client
             .store_auth_if_needed(&self.registry, &self.auth)
             .await;
         let digest = digest_of(bytes);
         self.client.push_blob(&reference, bytes, &digest).await?;
-        Ok(json!({"digest": digest, "size": bytes.len()}))
+        Ok(Blob {
+            digest,
+            size: bytes.len(),
+        })
     }
 
     pub async fn digest_of_tag(&self, repository: &str, tag: &str) -> anyhow::Result<String> {
@@ -117,8 +133,8 @@ impl Pusher {
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config["digest"], "size": config["size"]},
-            "layers": [{"mediaType": OCI_LAYER, "digest": layer["digest"], "size": layer["size"]}]
+            "config": config.descriptor(OCI_CONFIG),
+            "layers": [layer.descriptor(OCI_LAYER)]
         });
         let digest = self
             .manifest(repository, tag, &manifest, OCI_MANIFEST)
@@ -137,17 +153,16 @@ impl Pusher {
         let mut descriptors = Vec::new();
         for layer in layers {
             let blob = self.blob(repository, &layer.payload).await?;
-            descriptors.push(json!({
-                "mediaType": SIMPLE_SIGNING,
-                "digest": blob["digest"],
-                "size": blob["size"],
-                "annotations": layer.annotations
-            }));
+            let mut descriptor = blob.descriptor(SIMPLE_SIGNING);
+            if let Some(fields) = descriptor.as_object_mut() {
+                fields.insert("annotations".into(), json!(layer.annotations));
+            }
+            descriptors.push(descriptor);
         }
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": config["digest"], "size": config["size"]},
+            "config": config.descriptor(OCI_CONFIG),
             "layers": descriptors
         });
         let tag = format!("{}.sig", digest.replace(':', "-"));
@@ -176,8 +191,8 @@ impl Pusher {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "artifactType": SIGSTORE_BUNDLE,
-            "config": {"mediaType": OCI_EMPTY, "digest": empty["digest"], "size": empty["size"]},
-            "layers": [{"mediaType": SIGSTORE_BUNDLE, "digest": layer["digest"], "size": layer["size"]}],
+            "config": empty.descriptor(OCI_EMPTY),
+            "layers": [layer.descriptor(SIGSTORE_BUNDLE)],
             "subject": subject,
             "annotations": annotations
         });
@@ -202,7 +217,7 @@ impl Pusher {
                 "annotations": annotations
             }]
         });
-        let Some(subject_digest) = subject["digest"].as_str() else {
+        let Some(subject_digest) = subject.get("digest").and_then(Value::as_str) else {
             anyhow::bail!("the bundle's subject has no digest");
         };
         let tag = subject_digest.replace(':', "-");

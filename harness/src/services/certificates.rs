@@ -3,9 +3,10 @@
 //! untrusted is an answer, unreadable input an error.
 
 use kubewarden_policy_sdk::host_capabilities::crypto::{Certificate, CertificateEncoding};
-use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
+    CertificateVerificationRequest, CertificateVerificationResponse,
+};
 use rustls_pki_types::{CertificateDer, UnixTime};
-use serde_json::{Value, json};
 use webpki::EndEntityCert;
 
 /// The engine accepts a certificate whatever its extended key usages (protocol doc §3.6,
@@ -37,7 +38,9 @@ fn parse_time(text: &str) -> Result<u64, String> {
     u64::try_from(time.timestamp()).map_err(|_| format!("not_after {text:?} is before 1970"))
 }
 
-pub fn is_trusted(request: &CertificateVerificationRequest) -> Result<Value, String> {
+pub fn is_trusted(
+    request: &CertificateVerificationRequest,
+) -> Result<CertificateVerificationResponse, String> {
     let leaf = der(&request.cert)?;
     let chain = request
         .cert_chain
@@ -77,19 +80,24 @@ pub fn is_trusted(request: &CertificateVerificationRequest) -> Result<Value, Str
         None,
         None,
     );
+    let untrusted = |reason: String| CertificateVerificationResponse {
+        trusted: false,
+        reason,
+    };
     Ok(match verdict {
-        Ok(_) => json!({"trusted": true, "reason": ""}),
+        Ok(_) => CertificateVerificationResponse {
+            trusted: true,
+            reason: String::new(),
+        },
         Err(webpki::Error::CertExpired { .. }) => {
-            json!({"trusted": false, "reason": "Certificate is being used after its expiration date"})
+            untrusted("Certificate is being used after its expiration date".into())
         }
         Err(webpki::Error::CertNotValidYet { .. }) => {
-            json!({"trusted": false, "reason": "Certificate is being used before its validity date"})
+            untrusted("Certificate is being used before its validity date".into())
         }
         Err(webpki::Error::UnknownIssuer) => {
-            json!({"trusted": false, "reason": "Certificate is not trusted by the provided cert chain"})
+            untrusted("Certificate is not trusted by the provided cert chain".into())
         }
-        Err(other) => {
-            json!({"trusted": false, "reason": format!("Certificate not trusted: {other}")})
-        }
+        Err(other) => untrusted(format!("Certificate not trusted: {other}")),
     })
 }

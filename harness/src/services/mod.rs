@@ -14,11 +14,19 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use kubewarden_policy_sdk::host_capabilities::crypto_v1::CertificateVerificationRequest;
-use serde_json::Value;
+use kubewarden_policy_sdk::host_capabilities::crypto_v1::{
+    CertificateVerificationRequest, CertificateVerificationResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    ManifestDigestResponse, OciManifestAndConfigResponse, OciManifestResponse,
+};
+use kubewarden_policy_sdk::host_capabilities::verification::VerificationResponse;
 
 use crate::capabilities::CapabilityServices;
+use crate::executor;
 
 pub use registry::Sources;
 pub use trust::TrustMaterial;
@@ -46,13 +54,18 @@ pub struct ServicesConfig {
     pub keyless_binding: KeylessBinding,
 }
 
+/// The host capabilities against the outside world. The registry client and the cosign client
+/// are built once and kept, with the shared runtime (`crate::executor`), so that connections
+/// are reused and sigstore-rs's registry cache hits across calls, as in the engine.
 pub struct Services {
     sources: Sources,
     trust: Option<TrustMaterial>,
     binding: KeylessBinding,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<String, (Instant, Value)>>,
-    runtime: tokio::runtime::Runtime,
+    cache: Mutex<HashMap<String, (Instant, VerificationResponse)>>,
+    registry: oci_client::Client,
+    /// sigstore-rs's client takes `&mut self` to verify.
+    cosign: Mutex<sigstore::cosign::Client>,
 }
 
 impl Services {
@@ -65,34 +78,45 @@ impl Services {
             Some(path) => Some(TrustMaterial::load(path)?),
             None => None,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let cosign = verify::cosign_client(&sources, trust.as_ref()).map_err(anyhow::Error::msg)?;
         Ok(Self {
+            registry: oci_client::Client::new(sources.oci_config()),
             sources,
             trust,
             binding: config.keyless_binding,
             cache_ttl: config.cache_ttl,
             cache: Mutex::new(HashMap::new()),
-            runtime,
+            cosign: Mutex::new(cosign),
         })
     }
 
-    fn cached(&self, key: &str) -> Option<Value> {
+    fn cached(&self, key: &str) -> Option<VerificationResponse> {
         let cache = self.cache.lock().ok()?;
         let (stored, value) = cache.get(key)?;
         (stored.elapsed() < self.cache_ttl).then(|| value.clone())
     }
 
-    fn remember(&self, key: String, value: &Value) {
+    fn remember(&self, key: String, value: &VerificationResponse) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, (Instant::now(), value.clone()));
         }
     }
+
+    fn registry(&self) -> registry::Registry<'_> {
+        registry::Registry {
+            client: &self.registry,
+            sources: &self.sources,
+        }
+    }
+
+    /// `work` on the shared runtime; a runtime that cannot start is the call's error.
+    fn run<T>(&self, work: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+        executor::block_on(work).map_err(|e| e.to_string())?
+    }
 }
 
 impl CapabilityServices for Services {
-    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<Value, String> {
+    fn verify(&self, input: SigstoreVerificationInputV2) -> Result<VerificationResponse, String> {
         // The whole request is the key: image, variant and every constraint.
         let key = serde_json::to_string(&input).map_err(|e| e.to_string())?;
         if let Some(hit) = self.cached(&key) {
@@ -103,32 +127,29 @@ impl CapabilityServices for Services {
             trust: self.trust.as_ref(),
             binding: self.binding,
         };
-        let answer = self.runtime.block_on(verifier.verify(&input))?;
+        let mut cosign = self.cosign.lock().map_err(|e| e.to_string())?;
+        let answer = self.run(verifier.verify(&mut cosign, &self.registry, &input))?;
         self.remember(key, &answer);
         Ok(answer)
     }
 
-    fn manifest_digest(&self, image: &str) -> Result<Value, String> {
-        let digest = self
-            .runtime
-            .block_on(registry::manifest_digest(&self.sources, image))?;
-        Ok(serde_json::json!({ "digest": digest }))
+    fn manifest_digest(&self, image: &str) -> Result<ManifestDigestResponse, String> {
+        let digest = self.run(self.registry().manifest_digest(image))?;
+        Ok(ManifestDigestResponse { digest })
     }
 
-    fn oci_manifest(&self, image: &str) -> Result<Value, String> {
-        self.runtime
-            .block_on(registry::manifest(&self.sources, image))
+    fn oci_manifest(&self, image: &str) -> Result<OciManifestResponse, String> {
+        self.run(self.registry().manifest(image))
     }
 
-    fn oci_manifest_config(&self, image: &str) -> Result<Value, String> {
-        self.runtime
-            .block_on(registry::manifest_and_config(&self.sources, image))
+    fn oci_manifest_config(&self, image: &str) -> Result<OciManifestAndConfigResponse, String> {
+        self.run(self.registry().manifest_and_config(image))
     }
 
     fn is_certificate_trusted(
         &self,
         request: CertificateVerificationRequest,
-    ) -> Result<Value, String> {
+    ) -> Result<CertificateVerificationResponse, String> {
         certificates::is_trusted(&request)
     }
 }

@@ -4,6 +4,9 @@
 use std::path::Path;
 
 use anyhow::Context;
+use kubewarden_policy_sdk::host_capabilities::oci::{
+    OciManifestAndConfigResponse, OciManifestResponse,
+};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -170,45 +173,84 @@ pub fn parse_reference(image: &str) -> Result<Reference, String> {
         .map_err(|e| format!("invalid image reference {image:?}: {e}"))
 }
 
-pub async fn manifest_digest(sources: &Sources, image: &str) -> Result<String, String> {
-    let reference = parse_reference(image)?;
-    Client::new(sources.oci_config())
-        .fetch_manifest_digest(&reference, &sources.oci_auth(&reference)?)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot resolve {image}: {}",
-                sources.explain(reference.registry(), &e)
-            )
+/// One registry client and the sources it was configured from: the `oci` capabilities.
+pub struct Registry<'a> {
+    pub client: &'a Client,
+    pub sources: &'a Sources,
+}
+
+impl Registry<'_> {
+    pub async fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        let (reference, auth) = self.target(image)?;
+        self.client
+            .fetch_manifest_digest(&reference, &auth)
+            .await
+            .map_err(|e| self.failure(&reference, format!("cannot resolve {image}"), &e))
+    }
+
+    /// `image` parsed, and the login for its registry.
+    fn target(&self, image: &str) -> Result<(Reference, RegistryAuth), String> {
+        let reference = parse_reference(image)?;
+        let auth = self.sources.oci_auth(&reference)?;
+        Ok((reference, auth))
+    }
+
+    /// A registry failure on `reference`: what was being done, then why (`Sources::explain`).
+    fn failure(
+        &self,
+        reference: &Reference,
+        doing: String,
+        error: &dyn std::error::Error,
+    ) -> String {
+        format!(
+            "{doing}: {}",
+            self.sources.explain(reference.registry(), error)
+        )
+    }
+
+    pub async fn manifest(&self, image: &str) -> Result<OciManifestResponse, String> {
+        let (reference, auth) = self.target(image)?;
+        let doing = format!("cannot fetch the manifest of {image}");
+        let (manifest, _) = self
+            .client
+            .pull_manifest(&reference, &auth)
+            .await
+            .map_err(|e| self.failure(&reference, doing, &e))?;
+        typed(
+            manifest,
+            &format!("the manifest of {image} is not an OCI manifest"),
+        )
+    }
+
+    pub async fn manifest_and_config(
+        &self,
+        image: &str,
+    ) -> Result<OciManifestAndConfigResponse, String> {
+        let (reference, auth) = self.target(image)?;
+        let (manifest, digest, config) = self
+            .client
+            .pull_manifest_and_config(&reference, &auth)
+            .await
+            .map_err(|e| {
+                let doing = format!("cannot fetch the manifest and config of {image}");
+                self.failure(&reference, doing, &e)
+            })?;
+        let config: Value = serde_json::from_str(&config)
+            .map_err(|e| format!("the config of {image} is not JSON: {e}"))?;
+        Ok(OciManifestAndConfigResponse {
+            manifest: typed(manifest, &format!("the manifest of {image}"))?,
+            digest,
+            config: typed(config, &format!("the config of {image}"))?,
         })
+    }
 }
 
-pub async fn manifest(sources: &Sources, image: &str) -> Result<Value, String> {
-    let reference = parse_reference(image)?;
-    let (manifest, _) = Client::new(sources.oci_config())
-        .pull_manifest(&reference, &sources.oci_auth(&reference)?)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot fetch the manifest of {image}: {}",
-                sources.explain(reference.registry(), &e)
-            )
-        })?;
-    serde_json::to_value(manifest).map_err(|e| e.to_string())
-}
-
-pub async fn manifest_and_config(sources: &Sources, image: &str) -> Result<Value, String> {
-    let reference = parse_reference(image)?;
-    let (manifest, digest, config) = Client::new(sources.oci_config())
-        .pull_manifest_and_config(&reference, &sources.oci_auth(&reference)?)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot fetch the manifest and config of {image}: {}",
-                sources.explain(reference.registry(), &e)
-            )
-        })?;
-    let config: Value = serde_json::from_str(&config)
-        .map_err(|e| format!("the config of {image} is not JSON: {e}"))?;
-    Ok(serde_json::json!({ "manifest": manifest, "digest": digest, "config": config }))
+/// What the registry sent, in the SDK's type (oci-spec's manifest or index).
+fn typed<T: serde::de::DeserializeOwned>(
+    value: impl serde::Serialize,
+    what: &str,
+) -> Result<T, String> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("{what}: {e}"))
 }

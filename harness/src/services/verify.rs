@@ -7,12 +7,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
+use kubewarden_policy_sdk::host_capabilities::verification::{
+    KeylessInfo, KeylessPrefixInfo, VerificationResponse,
+};
 use oci_client::manifest::OciManifest;
-use serde_json::{Value, json};
 use sigstore::cosign::verification_constraint::{
     AnnotationVerifier, CertificateVerifier, PublicKeyVerifier,
 };
-use sigstore::cosign::{ClientBuilder, CosignCapabilities, verify_constraints};
+use sigstore::cosign::{
+    Client as CosignClient, ClientBuilder, CosignCapabilities, verify_constraints,
+};
 use sigstore::registry::OciReference;
 
 use super::identity::{IdentityConstraint, IdentityMatch, LayerCertificates, normalise_prefix};
@@ -52,8 +56,35 @@ fn is_keyless(input: &SigstoreVerificationInputV2) -> bool {
     )
 }
 
+/// The cosign client of a `Services`: built once, with sigstore-rs's registry cache, the
+/// sources' registry configuration and the trust root (when keyless is configured).
+pub fn cosign_client(
+    sources: &Sources,
+    trust: Option<&TrustMaterial>,
+) -> Result<CosignClient, String> {
+    let manual = trust.map(TrustMaterial::manual_root);
+    let mut builder = ClientBuilder::default()
+        .with_oci_client_config(sources.sigstore_config())
+        .enable_registry_caching();
+    if let Some(root) = &manual {
+        builder = builder
+            .with_trust_repository(root)
+            .map_err(|e| format!("cannot use the trust root: {e}"))?;
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the cosign client: {e}"))
+}
+
+type Annotations = Option<BTreeMap<String, String>>;
+
 impl Verifier<'_> {
-    pub async fn verify(&self, input: &SigstoreVerificationInputV2) -> Result<Value, String> {
+    pub async fn verify(
+        &self,
+        cosign: &mut CosignClient,
+        registry: &oci_client::Client,
+        input: &SigstoreVerificationInputV2,
+    ) -> Result<VerificationResponse, String> {
         let image = image_of(input);
         if is_keyless(input) && self.trust.is_none() {
             return Err(
@@ -62,28 +93,16 @@ impl Verifier<'_> {
             );
         }
         let reference = OciReference::from_str(image).map_err(|e| invalid_reference(image, &e))?;
-        let manual = self.trust.map(TrustMaterial::manual_root);
-        let mut builder = ClientBuilder::default()
-            .with_oci_client_config(self.sources.sigstore_config())
-            .enable_registry_caching();
-        if let Some(root) = &manual {
-            builder = builder
-                .with_trust_repository(root)
-                .map_err(|e| format!("cannot use the trust root: {e}"))?;
-        }
-        let mut client = builder
-            .build()
-            .map_err(|e| format!("cannot build the cosign client: {e}"))?;
         let auth = self
             .sources
             .credentials
             .sigstore_auth(reference.resolve_registry())
             .map_err(|e| e.to_string())?;
-        let (signature_image, source_digest) = client
+        let (signature_image, source_digest) = cosign
             .triangulate(&reference, &auth)
             .await
             .map_err(|e| trusted_layers_failure(&e))?;
-        let layers = client
+        let layers = cosign
             .trusted_signature_layers(&auth, &source_digest, &signature_image)
             .await
             .map_err(|e| match e {
@@ -96,7 +115,7 @@ impl Verifier<'_> {
             })?;
         let strict = match (is_keyless(input), self.binding) {
             (true, KeylessBinding::Strict) => Some(Arc::new(
-                self.layer_certificates(&signature_image.to_string())
+                self.layer_certificates(registry, &signature_image.to_string())
                     .await?,
             )),
             _ => None,
@@ -109,7 +128,10 @@ impl Verifier<'_> {
             .map(|w| w.describe.as_str())
             .collect();
         if unsatisfied.is_empty() {
-            return Ok(json!({"is_trusted": true, "digest": source_digest}));
+            return Ok(VerificationResponse {
+                is_trusted: true,
+                digest: source_digest,
+            });
         }
         // The certificate variant reports sigstore-rs's own error, the others list the
         // unsatisfied constraints as YAML (what kwctl prints, measured).
@@ -126,9 +148,13 @@ impl Verifier<'_> {
     }
 
     /// The certificate PEM of every `.sig` layer, for the strict bundle check.
-    async fn layer_certificates(&self, signature_image: &str) -> Result<LayerCertificates, String> {
+    async fn layer_certificates(
+        &self,
+        registry: &oci_client::Client,
+        signature_image: &str,
+    ) -> Result<LayerCertificates, String> {
         let reference = parse_reference(signature_image)?;
-        let (manifest, _) = oci_client::Client::new(self.sources.oci_config())
+        let (manifest, _) = registry
             .pull_manifest(&reference, &self.sources.oci_auth(&reference)?)
             .await
             .map_err(|e| format!("failed to get image trusted layers: {e}"))?;
@@ -147,164 +173,218 @@ impl Verifier<'_> {
             .collect())
     }
 
+    /// The engine's constraints for one request: one function per request variant.
     fn constraints(
         &self,
         input: &SigstoreVerificationInputV2,
         strict: Option<Arc<LayerCertificates>>,
     ) -> Result<Vec<Wanted>, String> {
-        let identity = |wanted: IdentityMatch,
-                        annotations: &Option<BTreeMap<String, String>>,
-                        describe: String| Wanted {
-            constraint: Box::new(IdentityConstraint {
-                wanted,
-                annotations: annotations.clone(),
-                strict: strict.clone(),
-            }),
-            describe,
+        let identities = |annotations| Identities {
+            annotations,
+            strict: strict.clone(),
         };
-        Ok(match input {
+        match input {
             SigstoreVerificationInputV2::SigstorePubKeyVerify {
                 pub_keys,
                 annotations,
                 ..
-            } => {
-                if pub_keys.is_empty() {
-                    return Err("Must provide at least one pub key".into());
-                }
-                pub_keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, key)| {
-                        let verifier = PublicKeyVerifier::try_from(key.as_bytes())
-                            .map_err(|e| format!("public key #{i} cannot be used: {e}"))?;
-                        Ok(Wanted {
-                            constraint: Box::new(KeyAndAnnotations {
-                                key: verifier,
-                                annotations: annotations.clone(),
-                            }),
-                            describe: describe(&EngineConstraint::PubKey {
-                                owner: None,
-                                key,
-                                annotations,
-                            }),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, String>>()?
-            }
+            } => pub_key_constraints(pub_keys, annotations),
             SigstoreVerificationInputV2::SigstoreKeylessVerify {
                 keyless,
                 annotations,
                 ..
-            } => {
-                if keyless.is_empty() {
-                    return Err("Must provide keyless info".into());
-                }
-                keyless
-                    .iter()
-                    .map(|k| {
-                        identity(
-                            IdentityMatch::Exact {
-                                issuer: k.issuer.clone(),
-                                subject: k.subject.clone(),
-                            },
-                            annotations,
-                            describe(&EngineConstraint::GenericIssuer {
-                                issuer: &k.issuer,
-                                subject: EngineSubject::Equal(&k.subject),
-                                annotations,
-                            }),
-                        )
-                    })
-                    .collect()
-            }
+            } => keyless_constraints(keyless, &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreKeylessPrefixVerify {
                 keyless_prefix,
                 annotations,
                 ..
-            } => {
-                if keyless_prefix.is_empty() {
-                    return Err("Must provide keyless info".into());
-                }
-                keyless_prefix
-                    .iter()
-                    .map(|k| {
-                        let prefix = normalise_prefix(&k.url_prefix);
-                        identity(
-                            IdentityMatch::Prefix {
-                                issuer: k.issuer.clone(),
-                                prefix: prefix.clone(),
-                            },
-                            annotations,
-                            describe(&EngineConstraint::GenericIssuer {
-                                issuer: &k.issuer,
-                                subject: EngineSubject::UrlPrefix(&k.url_prefix),
-                                annotations,
-                            }),
-                        )
-                    })
-                    .collect()
-            }
+            } => keyless_prefix_constraints(keyless_prefix, &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreGithubActionsVerify {
                 owner,
                 repo,
                 annotations,
                 ..
-            } => {
-                if owner.is_empty() {
-                    return Err("Must provide owner info".into());
-                }
-                vec![identity(
-                    IdentityMatch::Github {
-                        owner: owner.clone(),
-                        repo: repo.clone(),
-                    },
-                    annotations,
-                    describe(&EngineConstraint::GithubAction {
-                        owner,
-                        repo: repo.as_deref(),
-                        annotations,
-                    }),
-                )]
-            }
+            } => github_actions_constraints(owner, repo.as_deref(), &identities(annotations)),
             SigstoreVerificationInputV2::SigstoreCertificateVerify {
                 certificate,
                 certificate_chain,
                 require_rekor_bundle,
                 annotations,
                 ..
-            } => {
-                let chain: Option<Vec<sigstore::registry::Certificate>> =
-                    certificate_chain.as_ref().map(|chain| {
-                        chain
-                            .iter()
-                            .map(|pem| sigstore::registry::Certificate {
-                                encoding: sigstore::registry::CertificateEncoding::Pem,
-                                data: pem.clone(),
-                            })
-                            .collect()
-                    });
-                let verifier = CertificateVerifier::from_pem(
-                    certificate,
-                    *require_rekor_bundle,
-                    chain.as_deref(),
-                )
-                // The engine passes a construction error on as it is (measured with kwctl).
-                .map_err(|e| e.to_string())?;
-                // Reported as one sigstore-rs error, not per constraint (see `verify`).
-                let mut wanted = vec![Wanted {
-                    constraint: Box::new(verifier),
-                    describe: String::new(),
-                }];
-                if let Some(annotations) = annotations.clone().filter(|a| !a.is_empty()) {
-                    wanted.push(Wanted {
-                        describe: String::new(),
-                        constraint: Box::new(AnnotationVerifier { annotations }),
-                    });
-                }
-                wanted
-            }
-        })
+            } => certificate_constraints(
+                certificate,
+                certificate_chain.as_deref(),
+                *require_rekor_bundle,
+                annotations,
+            ),
+        }
     }
+}
+
+/// What every identity constraint of one request shares: the signer annotations, and the
+/// layers' certificates when identities are bound to their layer (`strict`).
+struct Identities<'a> {
+    annotations: &'a Annotations,
+    strict: Option<Arc<LayerCertificates>>,
+}
+
+impl Identities<'_> {
+    /// A keyless identity the layers must show, named as the engine names it.
+    fn wanted(&self, wanted: IdentityMatch, engine: &EngineConstraint<'_>) -> Wanted {
+        Wanted {
+            constraint: Box::new(IdentityConstraint {
+                wanted,
+                annotations: self.annotations.clone(),
+                strict: self.strict.clone(),
+            }),
+            describe: describe(engine),
+        }
+    }
+}
+
+/// One constraint per key, each key with the signer annotations on the same layer.
+fn pub_key_constraints(
+    pub_keys: &[String],
+    annotations: &Annotations,
+) -> Result<Vec<Wanted>, String> {
+    if pub_keys.is_empty() {
+        return Err("Must provide at least one pub key".into());
+    }
+    pub_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let verifier = PublicKeyVerifier::try_from(key.as_bytes())
+                .map_err(|e| format!("public key #{i} cannot be used: {e}"))?;
+            Ok(Wanted {
+                constraint: Box::new(KeyAndAnnotations {
+                    key: verifier,
+                    annotations: annotations.clone(),
+                }),
+                describe: describe(&EngineConstraint::PubKey {
+                    owner: None,
+                    key,
+                    annotations,
+                }),
+            })
+        })
+        .collect()
+}
+
+/// One constraint per keyless entry: `wanted` gives its identity and how the engine names it.
+fn each_identity<'a, T>(
+    entries: &'a [T],
+    identities: &Identities<'a>,
+    wanted: impl Fn(&'a T) -> (IdentityMatch, EngineConstraint<'a>),
+) -> Result<Vec<Wanted>, String> {
+    if entries.is_empty() {
+        return Err("Must provide keyless info".into());
+    }
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let (identity, engine) = wanted(entry);
+            identities.wanted(identity, &engine)
+        })
+        .collect())
+}
+
+/// One exact issuer and subject per entry.
+fn keyless_constraints(
+    keyless: &[KeylessInfo],
+    identities: &Identities<'_>,
+) -> Result<Vec<Wanted>, String> {
+    each_identity(keyless, identities, |k| {
+        (
+            IdentityMatch::Exact {
+                issuer: k.issuer.clone(),
+                subject: k.subject.clone(),
+            },
+            EngineConstraint::GenericIssuer {
+                issuer: &k.issuer,
+                subject: EngineSubject::Equal(&k.subject),
+                annotations: identities.annotations,
+            },
+        )
+    })
+}
+
+/// One issuer and URL prefix (normalised as the engine does) per entry.
+fn keyless_prefix_constraints(
+    keyless_prefix: &[KeylessPrefixInfo],
+    identities: &Identities<'_>,
+) -> Result<Vec<Wanted>, String> {
+    each_identity(keyless_prefix, identities, |k| {
+        let prefix = normalise_prefix(&k.url_prefix);
+        (
+            IdentityMatch::Prefix {
+                issuer: k.issuer.clone(),
+                prefix,
+            },
+            EngineConstraint::GenericIssuer {
+                issuer: &k.issuer,
+                subject: EngineSubject::UrlPrefix(&k.url_prefix),
+                annotations: identities.annotations,
+            },
+        )
+    })
+}
+
+/// One GitHub Actions identity: the owner, and the repository when given.
+fn github_actions_constraints(
+    owner: &str,
+    repo: Option<&str>,
+    identities: &Identities<'_>,
+) -> Result<Vec<Wanted>, String> {
+    if owner.is_empty() {
+        return Err("Must provide owner info".into());
+    }
+    Ok(vec![identities.wanted(
+        IdentityMatch::Github {
+            owner: owner.to_string(),
+            repo: repo.map(str::to_string),
+        },
+        &EngineConstraint::GithubAction {
+            owner,
+            repo,
+            annotations: identities.annotations,
+        },
+    )])
+}
+
+/// sigstore-rs's certificate verifier, plus a separate annotation constraint (any layer may
+/// carry the annotations: protocol doc §4.6 point 3).
+fn certificate_constraints(
+    certificate: &[u8],
+    certificate_chain: Option<&[Vec<u8>]>,
+    require_rekor_bundle: bool,
+    annotations: &Annotations,
+) -> Result<Vec<Wanted>, String> {
+    let chain: Option<Vec<sigstore::registry::Certificate>> = certificate_chain.map(|chain| {
+        chain
+            .iter()
+            .map(|pem| sigstore::registry::Certificate {
+                encoding: sigstore::registry::CertificateEncoding::Pem,
+                data: pem.clone(),
+            })
+            .collect()
+    });
+    let verifier =
+        CertificateVerifier::from_pem(certificate, require_rekor_bundle, chain.as_deref())
+            // The engine passes a construction error on as it is (measured with kwctl).
+            .map_err(|e| e.to_string())?;
+    // Reported as one sigstore-rs error, not per constraint (see `Verifier::verify`).
+    let mut wanted = vec![Wanted {
+        constraint: Box::new(verifier),
+        describe: String::new(),
+    }];
+    if let Some(annotations) = annotations.clone().filter(|a| !a.is_empty()) {
+        wanted.push(Wanted {
+            describe: String::new(),
+            constraint: Box::new(AnnotationVerifier { annotations }),
+        });
+    }
+    Ok(wanted)
 }
 
 /// The engine's text for an image string its reference parser refuses (oci-spec's reason, with
@@ -381,7 +461,7 @@ impl sigstore::cosign::verification_constraint::VerificationConstraint for KeyAn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const KEY: &str = include_str!("../../../test_data/pki/cosign.pub");
     const LEAF: &str = include_str!("../../../test_data/keyless/github-leaf.pem");
