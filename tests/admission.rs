@@ -25,63 +25,76 @@ fn pod(containers: &str) -> String {
     )
 }
 
+/// A request for a Pod running `ghcr.io/org/app:v1` whose `kind` key is written twice: `first`
+/// then `second`, each a Kubernetes kind name in the core group.
+fn kind_written_twice(first: &str, second: &str) -> String {
+    envelope(
+        &pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#).replacen(
+            r#""kind": {"group": "", "version": "v1", "kind": "Pod"},"#,
+            &format!(
+                r#""kind": {{"group": "", "version": "v1", "kind": "{first}"}}, "kind": {{"group": "", "version": "v1", "kind": "{second}"}},"#
+            ),
+            1,
+        ),
+    )
+}
+
+/// A request for a Pod running `ghcr.io/org/app:v1`, followed by `settings` (the envelope's
+/// settings member as raw text, or nothing).
+fn app_pod_with_settings(settings: &str) -> String {
+    format!(
+        r#"{{"request": {}{settings}}}"#,
+        pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#)
+    )
+}
+
+/// The validation envelope around `request`, with the settings placeholder.
+fn envelope(request: &str) -> String {
+    format!(r#"{{"request": {request}, "settings": {{SETTINGS}}}}"#)
+}
+
 fn rows() -> Vec<Row> {
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     vec![
         Row {
             name: "a repeated image key: the last value counts (a string after a number)",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": {{SETTINGS}}}}"#,
-                pod(r#"[{"name": "c", "image": 5, "image": "docker.io/library/nginx:1"}]"#)
-            )),
+            payload: leak(envelope(&pod(
+                r#"[{"name": "c", "image": 5, "image": "docker.io/library/nginx:1"}]"#,
+            ))),
             accepted: true,
             message: None,
             pinned: None,
         },
         Row {
             name: "a repeated image key: the last value counts (a number after a string)",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": {{SETTINGS}}}}"#,
-                pod(r#"[{"name": "c", "image": "docker.io/library/nginx:1", "image": 5}]"#)
-            )),
+            payload: leak(envelope(&pod(
+                r#"[{"name": "c", "image": "docker.io/library/nginx:1", "image": 5}]"#,
+            ))),
             accepted: false,
-            message: Some("Pod default/p is not accepted: container \"c\": image is not a string (got a number)"),
+            message: Some(
+                "Pod default/p is not accepted: container \"c\": image is not a string (got a number)",
+            ),
             pinned: None,
         },
         Row {
             name: "a repeated kind: the last one decides (not ours)",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": {{SETTINGS}}}}"#,
-                pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#).replacen(
-                    r#""kind": {"group": "", "version": "v1", "kind": "Pod"},"#,
-                    r#""kind": {"group": "", "version": "v1", "kind": "Pod"}, "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},"#,
-                    1
-                )
-            )),
+            payload: leak(kind_written_twice("Pod", "ConfigMap")),
             accepted: true,
             message: None,
             pinned: None,
         },
         Row {
             name: "a repeated kind: the last one decides (a Pod, verified and pinned)",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": {{SETTINGS}}}}"#,
-                pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#).replacen(
-                    r#""kind": {"group": "", "version": "v1", "kind": "Pod"},"#,
-                    r#""kind": {"group": "", "version": "v1", "kind": "ConfigMap"}, "kind": {"group": "", "version": "v1", "kind": "Pod"},"#,
-                    1
-                )
-            )),
+            payload: leak(kind_written_twice("ConfigMap", "Pod")),
             accepted: true,
             message: None,
             pinned: Some(pin(APP)),
         },
         Row {
             name: "escaped key and image text read as their decoded strings, pinned as written",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": {{SETTINGS}}}}"#,
-                pod(r#"[{"name": "c", "im\u0061ge": "ghcr.io\/org\/app:v1"}]"#)
-            )),
+            payload: leak(envelope(&pod(
+                r#"[{"name": "c", "im\u0061ge": "ghcr.io\/org\/app:v1"}]"#,
+            ))),
             accepted: true,
             message: None,
             pinned: Some(pin(APP)),
@@ -129,22 +142,20 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "settings absent",
-            payload: leak(format!(
-                r#"{{"request": {}}}"#,
-                pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#)
-            )),
+            payload: leak(app_pod_with_settings("")),
             accepted: false,
-            message: Some("the policy settings are not valid: field \"signatures\": must not be empty"),
+            message: Some(
+                "the policy settings are not valid: field \"signatures\": must not be empty",
+            ),
             pinned: None,
         },
         Row {
             name: "settings null",
-            payload: leak(format!(
-                r#"{{"request": {}, "settings": null}}"#,
-                pod(r#"[{"name": "c", "image": "ghcr.io/org/app:v1"}]"#)
-            )),
+            payload: leak(app_pod_with_settings(r#", "settings": null"#)),
             accepted: false,
-            message: Some("the policy settings are not valid: field \"signatures\": must not be empty"),
+            message: Some(
+                "the policy settings are not valid: field \"signatures\": must not be empty",
+            ),
             pinned: None,
         },
         Row {
@@ -158,7 +169,9 @@ fn rows() -> Vec<Row> {
             name: "not JSON",
             payload: r#"{"request": {"kind": "#,
             accepted: false,
-            message: Some("the validation request is not JSON: EOF while parsing a value at line 1 column 21"),
+            message: Some(
+                "the validation request is not JSON: EOF while parsing a value at line 1 column 21",
+            ),
             pinned: None,
         },
     ]
