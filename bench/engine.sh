@@ -16,6 +16,13 @@ out=$3
 source "$root/scripts/engine.sh"
 kwctl=$(engine_find kwctl KWCTL)
 policy_server=$(engine_find policy-server POLICY_SERVER)
+# A fresh clone beside ../shared: unpack the engine there once (target/engine), as .ci/run does.
+shared_install=$root/../shared/engine/install.sh
+if { [ -z "$kwctl" ] || [ -z "$policy_server" ]; } && [ -x "$shared_install" ]; then
+  engine_dir=$("$shared_install" "$root/target/engine")
+  kwctl=${kwctl:-$engine_dir/kwctl}
+  policy_server=${policy_server:-$engine_dir/policy-server}
+fi
 upstream=${UPSTREAM:-$root/../shared/engine/verify-image-signatures-1.0.11.wasm}
 upstream_annotated=${UPSTREAM_ANNOTATED:-${upstream%.wasm}.annotated.wasm}
 policy=${POLICY:-$root/policy.wasm}
