@@ -23,6 +23,8 @@ if { [ -z "$kwctl" ] || [ -z "$policy_server" ]; } && [ -x "$shared_install" ]; 
   kwctl=${kwctl:-$engine_dir/kwctl}
   policy_server=${policy_server:-$engine_dir/policy-server}
 fi
+# scripts/policy-server.sh finds the binary the same way: hand it the one found here.
+[ -z "$policy_server" ] || export POLICY_SERVER=$policy_server
 upstream=${UPSTREAM:-$root/../shared/engine/verify-image-signatures-1.0.11.wasm}
 upstream_annotated=${UPSTREAM_ANNOTATED:-${upstream%.wasm}.annotated.wasm}
 policy=${POLICY:-$root/policy.wasm}
