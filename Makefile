@@ -13,7 +13,7 @@ REPRO_DIR := $(CURDIR)/target/reproducible
 RUSTC_PIN := rustc 1.95.0
 
 PHONY_EXTRA := check-reproducible release distribution-tests
-.PHONY: all deps test unit-tests e2e-tests engine-tests compat-tests harness demo bench annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
+.PHONY: all deps test unit-tests e2e-tests engine-tests compat-tests harness demo bench profile annotated-policy.wasm fmt fmt-check lint clean policy.wasm fuzz fuzz-smoke $(PHONY_EXTRA)
 
 all: policy.wasm
 
@@ -90,6 +90,15 @@ bench: policy.wasm
 	$(CARGO) build -p harness $(if $(filter release,$(BENCH_PROFILE)),--release)
 	HARNESS=$(CURDIR)/target/$(if $(filter release,$(BENCH_PROFILE)),release,debug)/harness \
 		BENCH_PROFILE=$(BENCH_PROFILE) bench/run.sh
+
+# Where the policy's own time goes: instructions per call of its native build under callgrind,
+# per scenario (bench/profile.sh; PROFILE_SCENARIOS to choose). Symbols kept, so the callgrind
+# files in target/profile name functions.
+PROFILE_SCENARIOS ?=
+profile:
+	CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=1 \
+		$(CARGO) build --locked --release --example profile
+	bench/profile.sh $(PROFILE_SCENARIOS)
 
 # The module with its Kubewarden metadata embedded, ready for `harness push` / `kwctl push`.
 annotated-policy.wasm: policy.wasm harness

@@ -101,10 +101,10 @@ for s in "${scenarios[@]}"; do
     || { echo "engine bench: $s is not admitted by both modules" >&2; exit 1; }
 done
 
-# mean of `validate` in µs from kwctl bench's report
-validate_mean_us() {
-  sed 's/\x1b\[[0-9;]*m//g' | awk '
-    /^validate \[/ {v = 1; next}
+# mean in µs of one section (`validate_settings` or `validate`) of kwctl bench's report
+section_mean_us() {
+  sed 's/\x1b\[[0-9;]*m//g' | awk -v section="$1" '
+    $1 == section && $2 ~ /^\[/ {v = 1; next}
     v && /elapsed/ {
       sub(/.*\]:[ \t]*\[/, ""); split($0, f, " ")
       match(f[2], /^[0-9.]+/); value = substr(f[2], 1, RLENGTH); unit = substr(f[2], RLENGTH + 1)
@@ -113,13 +113,16 @@ validate_mean_us() {
 }
 
 # --- 1. kwctl bench, alternating -----------------------------------------------------------
+# Every kwctl bench run times `validate_settings` (same settings in every scenario) and
+# `validate`: the first goes to MODULE.settings, the second to SCENARIO.MODULE.kwctl.
 echo "kwctl bench: $rounds rounds x ${measure_s}s per module and scenario, modules alternating"
 for s in "${scenarios[@]}"; do
   for round in $(seq 1 "$rounds"); do
     for m in "${modules[@]}"; do
       kw bench --warm-up-time 1 --measurement-time "$measure_s" --request-path "$work/$s.request.json" \
-        --settings-path "$work/settings.json" "${wasm[$m]}" 2> /dev/null | validate_mean_us \
-        >> "$work/$s.$m.kwctl"
+        --settings-path "$work/settings.json" "${wasm[$m]}" > "$work/bench.out" 2> /dev/null
+      section_mean_us validate < "$work/bench.out" >> "$work/$s.$m.kwctl"
+      section_mean_us validate_settings < "$work/bench.out" >> "$work/$m.settings"
     done
   done
 done
@@ -160,47 +163,72 @@ done
 
 # --- results ------------------------------------------------------------------------------
 mean() { awk '{s += $1; n++} END {printf "%.2f\n", s / n}' "$1"; }
+rounds_json() { jq -Rs 'split("\n") | map(select(. != "") | tonumber)' "$1"; }
 {
   for s in "${scenarios[@]}"; do
     for m in "${modules[@]}"; do
       jq -n --arg s "$s" --arg m "$m" --argjson mean "$(mean "$work/$s.$m.kwctl")" \
-        --argjson rounds "$(jq -Rs 'split("\n") | map(select(. != "") | tonumber)' "$work/$s.$m.kwctl")" \
-        --slurpfile ab "$work/$s.$m.ab.json" \
+        --argjson rounds "$(rounds_json "$work/$s.$m.kwctl")" --slurpfile ab "$work/$s.$m.ab.json" \
         '{scenario: $s, module: $m, kwctl_validate_mean_us: $mean, kwctl_rounds_us: $rounds,
           policy_server: $ab[0]}'
     done
   done
-} | jq -s --argjson requests "$requests" --argjson rounds "$rounds" \
+} > "$work/rows.json"
+for m in "${modules[@]}"; do
+  jq -n --arg m "$m" --argjson mean "$(mean "$work/$m.settings")" \
+    --argjson runs "$(rounds_json "$work/$m.settings")" '{key: $m, value: {mean_us: $mean, runs_us: $runs}}'
+done | jq -s from_entries > "$work/settings.means.json"
+# Own cost: a module's time minus the null policy's in the same run (the engine's fixed cost
+# per call: serialising the request, the waPC round trip). Ratios are sigpin / upstream.
+jq -s --argjson requests "$requests" --argjson rounds "$rounds" \
   --slurpfile sigpin "$work/sigpin.server.json" --slurpfile upstream "$work/upstream.server.json" \
-  --slurpfile null "$work/null.server.json" \
-  '{modules: {sigpin: "policy.wasm", upstream: "verify-image-signatures 1.0.11", null: "bench/null-policy"},
+  --slurpfile null "$work/null.server.json" --slurpfile settings "$work/settings.means.json" \
+  'def own($r; $m): $r[$m] - $r.null;
+   {modules: {sigpin: "policy.wasm", upstream: "verify-image-signatures 1.0.11", null: "bench/null-policy"},
     kwctl_rounds: $rounds, ab: {requests: $requests, concurrency: 8, keepalive: true},
     servers: {sigpin: $sigpin[0], upstream: $upstream[0], null: $null[0]},
+    validate_settings: ($settings[0] | . + {own_cost_us: {
+        sigpin: (.sigpin.mean_us - .null.mean_us), upstream: (.upstream.mean_us - .null.mean_us)}}
+      | . + {ratio_own_cost: (.own_cost_us.sigpin / .own_cost_us.upstream)}),
     scenarios: (group_by(.scenario) | map({scenario: .[0].scenario,
       results: (map({key: .module, value: del(.scenario, .module)}) | from_entries)})
-      | map(. + {ratio_sigpin_over_upstream: {
-          kwctl_validate_mean: (.results.sigpin.kwctl_validate_mean_us / .results.upstream.kwctl_validate_mean_us),
+      | map((.results | map_values(.kwctl_validate_mean_us)) as $kw
+        | . + {own_cost_us: {sigpin: own($kw; "sigpin"), upstream: own($kw; "upstream")},
+               ratio_sigpin_over_upstream: {
+          kwctl_validate_mean: ($kw.sigpin / $kw.upstream),
+          own_cost: (own($kw; "sigpin") / own($kw; "upstream")),
           policy_server_rps: (.results.sigpin.policy_server.rps / .results.upstream.policy_server.rps),
           policy_server_mean_latency: (.results.sigpin.policy_server.mean_ms / .results.upstream.policy_server.mean_ms)}}))}' \
-  > "$out"
+  "$work/rows.json" > "$out"
 
+r2() { echo "(($1) * 100 | round / 100)"; }
 echo
-jq -r '
-  ["scenario", "kwctl µs sigpin", "upstream", "null", "ratio", "ps req/s sigpin", "upstream", "null", "ratio",
-   "ps ms sigpin", "upstream", "ratio"],
-  (.scenarios[] | [.scenario,
+echo "kwctl bench, mean µs per call; own = module - null (ratios: sigpin / upstream, below 1 is better)"
+jq -r "
+  [\"call\", \"sigpin\", \"upstream\", \"null\", \"ratio\", \"own sigpin\", \"own upstream\", \"own ratio\"],
+  (.validate_settings | [\"validate_settings\", .sigpin.mean_us, .upstream.mean_us, .null.mean_us,
+    $(r2 '.sigpin.mean_us / .upstream.mean_us'), $(r2 .own_cost_us.sigpin), $(r2 .own_cost_us.upstream),
+    $(r2 .ratio_own_cost)]),
+  (.scenarios[] | [\"validate \" + .scenario,
     .results.sigpin.kwctl_validate_mean_us, .results.upstream.kwctl_validate_mean_us,
-    .results.null.kwctl_validate_mean_us, (.ratio_sigpin_over_upstream.kwctl_validate_mean * 100 | round / 100),
-    .results.sigpin.policy_server.rps, .results.upstream.policy_server.rps, .results.null.policy_server.rps,
-    (.ratio_sigpin_over_upstream.policy_server_rps * 100 | round / 100),
-    .results.sigpin.policy_server.mean_ms, .results.upstream.policy_server.mean_ms,
-    (.ratio_sigpin_over_upstream.policy_server_mean_latency * 100 | round / 100)])
-  | @tsv' "$out" | column -t -s $'\t'
+    .results.null.kwctl_validate_mean_us, $(r2 .ratio_sigpin_over_upstream.kwctl_validate_mean),
+    $(r2 .own_cost_us.sigpin), $(r2 .own_cost_us.upstream), $(r2 .ratio_sigpin_over_upstream.own_cost)])
+  | @tsv" "$out" | column -t -s $'\t'
 echo
-jq -r '["policy-server", "start-up ms", "RSS KiB", "peak RSS KiB"],
+echo "policy-server, ab -k -c 8 (ratios: sigpin / upstream; above 1 is better for req/s)"
+jq -r "
+  [\"scenario\", \"req/s sigpin\", \"upstream\", \"null\", \"ratio\", \"mean ms sigpin\", \"upstream\", \"ratio\"],
+  (.scenarios[] | [.scenario,
+    .results.sigpin.policy_server.rps, .results.upstream.policy_server.rps, .results.null.policy_server.rps,
+    $(r2 .ratio_sigpin_over_upstream.policy_server_rps),
+    .results.sigpin.policy_server.mean_ms, .results.upstream.policy_server.mean_ms,
+    $(r2 .ratio_sigpin_over_upstream.policy_server_mean_latency)])
+  | @tsv" "$out" | column -t -s $'\t'
+echo
+jq -r "[\"policy-server\", \"start-up ms\", \"RSS KiB\", \"peak RSS KiB\"],
   (.servers | to_entries[] | [.key, .value.startup_ms, .value.rss_kib, .value.peak_rss_kib]),
-  ["ratio sigpin/upstream",
-   (.servers.sigpin.startup_ms / .servers.upstream.startup_ms * 100 | round / 100),
-   (.servers.sigpin.rss_kib / .servers.upstream.rss_kib * 100 | round / 100),
-   (.servers.sigpin.peak_rss_kib / .servers.upstream.peak_rss_kib * 100 | round / 100)]
-  | @tsv' "$out" | column -t -s $'\t'
+  [\"ratio sigpin/upstream\",
+   $(r2 '.servers.sigpin.startup_ms / .servers.upstream.startup_ms'),
+   $(r2 '.servers.sigpin.rss_kib / .servers.upstream.rss_kib'),
+   $(r2 '.servers.sigpin.peak_rss_kib / .servers.upstream.peak_rss_kib')]
+  | @tsv" "$out" | column -t -s $'\t'

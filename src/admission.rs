@@ -1,7 +1,8 @@
 //! The parts of the `validate` payload the policy reads, deserialised straight from the bytes:
 //! a sparse JSON tree that keeps only the keys the policy reads ([`Key`]), with strings
 //! borrowed from the payload where they hold no escape. Everything else is parsed (the payload
-//! must be JSON) and dropped unread. No `serde_json::Value` of the request is built: the
+//! must be JSON) and dropped unread; the settings are read whole into their own borrowed tree
+//! ([`Node`]). No `serde_json::Value` of the request is built: the
 //! request's `object` and `oldObject` are kept as their raw text, read the same way when the
 //! request kind is ours, and the object is parsed whole only when it is to be patched.
 //!
@@ -14,15 +15,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use serde_json::value::RawValue;
+
+use crate::settings::Node;
 
 /// The keys the policy reads, wherever they occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
     /// `request`: the admission request in the envelope.
     Request,
-    /// The policy settings, kept as a `Value` for `settings::parse_admitted_settings`.
+    /// The policy settings, read whole as a [`Node`] for `settings::parse_admitted_settings`.
     Settings,
     /// `kind` (of the request, and of the group/version/kind).
     Kind,
@@ -66,35 +68,36 @@ pub enum Key {
     Reference,
 }
 
-const KEYS: [(&str, Key); 22] = [
-    ("request", Key::Request),
-    ("settings", Key::Settings),
-    ("kind", Key::Kind),
-    ("group", Key::Group),
-    ("version", Key::Version),
-    ("operation", Key::Operation),
-    ("namespace", Key::Namespace),
-    ("name", Key::Name),
-    ("subResource", Key::SubResource),
-    ("object", Key::Object),
-    ("oldObject", Key::OldObject),
-    ("metadata", Key::Metadata),
-    ("generateName", Key::GenerateName),
-    ("spec", Key::Spec),
-    ("template", Key::Template),
-    ("jobTemplate", Key::JobTemplate),
-    ("containers", Key::Containers),
-    ("initContainers", Key::InitContainers),
-    ("ephemeralContainers", Key::EphemeralContainers),
-    ("volumes", Key::Volumes),
-    ("image", Key::Image),
-    ("reference", Key::Reference),
-];
-
 impl Key {
-    /// The key a JSON pointer segment names, if the policy reads it.
+    /// The key a JSON pointer segment or an object key names, if the policy reads it. Every
+    /// key of the payload goes through here: a `match` compiles to a dispatch on the length
+    /// and bytes instead of a scan of the table.
     pub fn of(name: &str) -> Option<Key> {
-        KEYS.iter().find(|(k, _)| *k == name).map(|(_, key)| *key)
+        Some(match name {
+            "request" => Key::Request,
+            "settings" => Key::Settings,
+            "kind" => Key::Kind,
+            "group" => Key::Group,
+            "version" => Key::Version,
+            "operation" => Key::Operation,
+            "namespace" => Key::Namespace,
+            "name" => Key::Name,
+            "subResource" => Key::SubResource,
+            "object" => Key::Object,
+            "oldObject" => Key::OldObject,
+            "metadata" => Key::Metadata,
+            "generateName" => Key::GenerateName,
+            "spec" => Key::Spec,
+            "template" => Key::Template,
+            "jobTemplate" => Key::JobTemplate,
+            "containers" => Key::Containers,
+            "initContainers" => Key::InitContainers,
+            "ephemeralContainers" => Key::EphemeralContainers,
+            "volumes" => Key::Volumes,
+            "image" => Key::Image,
+            "reference" => Key::Reference,
+            _ => return None,
+        })
     }
 }
 
@@ -114,7 +117,7 @@ pub enum Json<'a> {
     /// `object` / `oldObject`: the raw text, read on demand.
     Raw(&'a RawValue),
     /// `settings`, whole.
-    Value(Box<Value>),
+    Settings(Node<'a>),
 }
 
 impl<'a> Json<'a> {
@@ -163,7 +166,7 @@ impl<'a> Json<'a> {
             Json::Text(_) => "a string",
             Json::Other(name) => name,
             Json::List(_) => "a list",
-            Json::Object(_) | Json::Raw(_) | Json::Value(_) => "an object",
+            Json::Object(_) | Json::Raw(_) | Json::Settings(_) => "an object",
         }
     }
 }
@@ -248,7 +251,7 @@ impl<'a> Visitor<'a> for JsonVisitor {
                     continue;
                 }
                 Some(key @ (Key::Object | Key::OldObject)) => (key, Json::Raw(map.next_value()?)),
-                Some(Key::Settings) => (Key::Settings, Json::Value(map.next_value()?)),
+                Some(Key::Settings) => (Key::Settings, Json::Settings(map.next_value()?)),
                 Some(key) => (key, map.next_value()?),
             };
             fields.push(value);

@@ -29,6 +29,10 @@ pub fn quoted(text: &str) -> String {
 /// characters are escaped, and the text is cut to [`MAX_REASON_CHARS`] characters.
 pub fn plain(text: &str) -> String {
     let (shown, cut_off) = cut(text, MAX_REASON_CHARS);
+    // Printable ASCII is shown as it is: the common case (names, images) costs one copy.
+    if !cut_off && shown.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return shown.to_string();
+    }
     let mut out = String::with_capacity(shown.len());
     for c in shown.chars() {
         match c {

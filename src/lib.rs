@@ -56,9 +56,9 @@ pub const AUDIT_ANNOTATION_PREFIX: &str = "sigpin-warning-";
 
 /// `validate_settings`: every structural check, then the certificate chains through the host.
 pub fn validate_settings(payload: &[u8], host: &dyn Host) -> SettingsValidationResponse {
-    let outcome = serde_json::from_slice::<Value>(payload)
+    let outcome = settings::read_tree(payload)
         .map_err(|e| format!("settings are not JSON: {e}"))
-        .and_then(|value| settings::parse_settings(&value).map_err(|e| e.to_string()))
+        .and_then(|tree| settings::parse_settings_tree(&tree).map_err(|e| e.to_string()))
         .and_then(|parsed| {
             settings::check_certificate_chains(&parsed, host).map_err(|e| e.to_string())
         });
@@ -89,8 +89,8 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         .get(Key::Request)
         .ok_or("the validation request has no \"request\"")?;
     let settings = match envelope.get(Key::Settings) {
-        Some(Json::Value(settings)) => settings::parse_admitted_settings(settings),
-        _ => settings::parse_admitted_settings(&Value::Null),
+        Some(Json::Settings(settings)) => settings::parse_admitted_settings(settings),
+        _ => settings::parse_admitted_settings(&settings::Node::Null),
     }
     .map_err(|e| format!("the policy settings are not valid: {e}"))?;
     let workload = match workload::inspect(request).map_err(|e| e.to_string())? {
@@ -129,7 +129,7 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
                 _ => Value::Null,
             };
             ValidationResponse {
-                mutated_object: Some(patch::mutated_object(&object, &rewrites)?),
+                mutated_object: Some(patch::mutated_object(object, &rewrites)?),
                 ..accept()
             }
         }

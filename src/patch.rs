@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::outcome::Rewrite;
 
-/// The request's object with each rewrite's image written at its pointer.
-pub fn mutated_object(object: &Value, rewrites: &[Rewrite]) -> Result<Value, String> {
-    let mut mutated = object.clone();
+/// The request's object with each rewrite's image written at its pointer. The object is
+/// edited where it is: it was parsed for this alone, so no copy of it is made.
+pub fn mutated_object(mut mutated: Value, rewrites: &[Rewrite]) -> Result<Value, String> {
     for Rewrite { pointer, image } in rewrites {
         let slot = mutated
             .pointer_mut(pointer)

@@ -360,7 +360,16 @@ fn collect_sites(
         sites.push(ImageSite {
             role,
             name,
-            pointer: format!("{spec_pointer}/{key}/{index}{}", role.image_pointer()),
+            // One allocation: every site of every request builds one.
+            pointer: [
+                spec_pointer,
+                "/",
+                key,
+                "/",
+                &index.to_string(),
+                role.image_pointer(),
+            ]
+            .concat(),
             image: ImageValue::of(image),
             mutable: true,
         });

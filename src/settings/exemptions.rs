@@ -1,7 +1,7 @@
 //! `exemptions`: digest-pinned images admitted without verification until a date. Only digests:
 //! exempting a tag would exempt whatever is pushed under it next.
 
-use serde_json::Value;
+use super::tree::Node;
 
 use super::dates::day_end_unix;
 use super::{Exemption, SettingsError};
@@ -9,10 +9,10 @@ use crate::reference::ImageReference;
 
 const FIELDS: [&str; 3] = ["image", "reason", "expires"];
 
-pub fn parse_exemptions(value: Option<&Value>) -> Result<Vec<Exemption>, SettingsError> {
+pub fn parse_exemptions(value: Option<&Node<'_>>) -> Result<Vec<Exemption>, SettingsError> {
     let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
+        None | Some(Node::Null) => return Ok(Vec::new()),
+        Some(Node::Array(items)) => items,
         Some(_) => return Err(SettingsError::top("exemptions", "must be a list")),
     };
     items
@@ -22,26 +22,26 @@ pub fn parse_exemptions(value: Option<&Value>) -> Result<Vec<Exemption>, Setting
         .collect()
 }
 
-fn parse_one(index: usize, item: &Value) -> Result<Exemption, SettingsError> {
+fn parse_one(index: usize, item: &Node<'_>) -> Result<Exemption, SettingsError> {
     let error = |field: &str, problem: String| {
         SettingsError::top(&format!("exemptions[{index}]{field}"), problem)
     };
-    let Value::Object(entry) = item else {
+    let Node::Object(entry) = item else {
         return Err(error(
             "",
             "must be an object with image, reason and expires".into(),
         ));
     };
-    if let Some(unknown) = entry.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+    if let Some(unknown) = entry.keys().find(|k| !FIELDS.contains(k)) {
         return Err(error(
             &format!(".{unknown}"),
             "unknown field; expected one of image, reason, expires".into(),
         ));
     }
     let text = |key: &str| match entry.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(Value::String(_)) => Err(error(&format!(".{key}"), "must not be empty".into())),
-        None | Some(Value::Null) => Err(error(&format!(".{key}"), "is required".into())),
+        Some(Node::String(s)) if !s.trim().is_empty() => Ok(s.to_string()),
+        Some(Node::String(_)) => Err(error(&format!(".{key}"), "must not be empty".into())),
+        None | Some(Node::Null) => Err(error(&format!(".{key}"), "is required".into())),
         Some(_) => Err(error(&format!(".{key}"), "must be a string".into())),
     };
     let image = text("image")?;

@@ -8,6 +8,7 @@ mod parse;
 mod pem_check;
 mod public_good;
 mod signers;
+mod tree;
 mod trust;
 mod vocabulary;
 
@@ -19,8 +20,9 @@ pub use kinds::{
     Check, CheckKind, IssuerMatch, KeylessIdentity, KeylessPrefix, RegexIdentity, RequestContext,
     Requests, anchored, keyless_request, normalised_url_prefix,
 };
-pub use parse::{parse_admitted_settings, parse_settings};
+pub use parse::{parse_admitted_settings, parse_settings, parse_settings_tree};
 pub use public_good::public_good_fulcio_chain;
+pub use tree::{Node, Object, read as read_tree};
 pub use trust::check_certificate_chains;
 
 /// Validated settings: every rule parsed, every default applied.

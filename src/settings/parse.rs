@@ -1,11 +1,12 @@
 //! JSON settings → typed `Settings`, field by field, so that every refusal names its field.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use super::tree::{Node, Object};
 
 use super::exemptions::parse_exemptions;
-use super::pem_check::check_certificate;
+use super::pem_check::{check_certificate, der_of};
 use super::vocabulary::{UI_KEYS, is_empty_default, near_miss};
 use super::{Check, CheckKind, Mode, Rule, Settings, SettingsError};
 use crate::pattern::{Language, check as check_pattern};
@@ -48,29 +49,34 @@ enum Scrutiny {
 }
 
 /// Settings as `validate_settings` judges them: every structural and content check.
-pub fn parse_settings(value: &Value) -> Result<Settings, SettingsError> {
-    parse(value, Scrutiny::Full)
+pub fn parse_settings_tree(node: &Node<'_>) -> Result<Settings, SettingsError> {
+    parse(node, Scrutiny::Full)
+}
+
+/// [`parse_settings_tree`] for a caller that holds the settings as a `serde_json::Value`.
+pub fn parse_settings(value: &serde_json::Value) -> Result<Settings, SettingsError> {
+    parse(&Node::of_value(value), Scrutiny::Full)
 }
 
 /// Settings as `validate` reads them on every admission: structure only (see
-/// [`Scrutiny::Admission`]). Same `Settings` as [`parse_settings`] for settings it accepts.
-pub fn parse_admitted_settings(value: &Value) -> Result<Settings, SettingsError> {
-    parse(value, Scrutiny::Admission)
+/// [`Scrutiny::Admission`]). Same `Settings` as [`parse_settings_tree`] for settings it accepts.
+pub fn parse_admitted_settings(node: &Node<'_>) -> Result<Settings, SettingsError> {
+    parse(node, Scrutiny::Admission)
 }
 
-fn parse(value: &Value, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
-    let empty = Map::new();
+fn parse(value: &Node<'_>, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
+    let empty = Object::default();
     let top = match value {
-        Value::Null => &empty,
-        Value::Object(map) => map,
+        Node::Null => &empty,
+        Node::Object(map) => map,
         _ => {
             return Err(SettingsError::top("settings", "must be an object"));
         }
     };
     refuse_misspelled_top_level(top)?;
     let flag = |key: &str, default: bool| match top.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
+        None | Some(Node::Null) => Ok(default),
+        Some(Node::Bool(b)) => Ok(*b),
         Some(_) => Err(SettingsError::top(key, "must be true or false")),
     };
     let modify_images_with_digest = flag("modifyImagesWithDigest", true)?;
@@ -95,13 +101,13 @@ fn parse(value: &Value, scrutiny: Scrutiny) -> Result<Settings, SettingsError> {
 
 /// The `signatures` list: at least one rule, each parsed.
 fn parse_rules(
-    value: Option<&Value>,
+    value: Option<&Node<'_>>,
     scrutiny: Scrutiny,
     require_digest: bool,
 ) -> Result<Vec<Rule>, SettingsError> {
-    let rules: Vec<&Value> = match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().collect(),
+    let rules: Vec<&Node<'_>> = match value {
+        None | Some(Node::Null) => Vec::new(),
+        Some(Node::Array(items)) => items.iter().collect(),
         Some(_) => return Err(SettingsError::top("signatures", "must be a list of rules")),
     };
     if rules.is_empty() {
@@ -115,8 +121,8 @@ fn parse_rules(
 }
 
 /// Unknown top-level keys are ignored as upstream does, unless they misspell a known one.
-fn refuse_misspelled_top_level(top: &Map<String, Value>) -> Result<(), SettingsError> {
-    for key in top.keys().filter(|k| !UI_KEYS.contains(&k.as_str())) {
+fn refuse_misspelled_top_level(top: &Object<'_>) -> Result<(), SettingsError> {
+    for key in top.keys().filter(|k| !UI_KEYS.contains(k)) {
         if let Some(known) = near_miss(key, &TOP_LEVEL_KEYS) {
             return Err(SettingsError::top(
                 key,
@@ -141,7 +147,7 @@ const FULCIO_CHAIN: &str = "keylessTrustRoot.fulcioChain";
 /// `None`: the built-in public-good chain (see `public_good`), decoded only when a keyless
 /// proof needs it.
 fn parse_fulcio_chain(
-    value: Option<&Value>,
+    value: Option<&Node<'_>>,
     scrutiny: Scrutiny,
 ) -> Result<Option<Vec<String>>, SettingsError> {
     let Some(chain) = fulcio_chain_texts(value)? else {
@@ -161,13 +167,13 @@ fn parse_fulcio_chain(
 }
 
 /// The texts of `keylessTrustRoot.fulcioChain`, structure checked only.
-fn fulcio_chain_texts(value: Option<&Value>) -> Result<Option<Vec<String>>, SettingsError> {
+fn fulcio_chain_texts(value: Option<&Node<'_>>) -> Result<Option<Vec<String>>, SettingsError> {
     // A form field left blank (`keylessTrustRoot: {fulcioChain: null}` from the Rancher UI) is
     // the default; an explicitly empty chain stays refused.
-    let value = value.filter(|v| !matches!(v, Value::Object(m) if m.values().all(Value::is_null)));
+    let value = value.filter(|v| !matches!(v, Node::Object(m) if m.values().all(Node::is_null)));
     let root = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Object(root)) => root,
+        None | Some(Node::Null) => return Ok(None),
+        Some(Node::Object(root)) => root,
         Some(_) => {
             return Err(SettingsError::top(
                 "keylessTrustRoot",
@@ -175,18 +181,18 @@ fn fulcio_chain_texts(value: Option<&Value>) -> Result<Option<Vec<String>>, Sett
             ));
         }
     };
-    if let Some(unknown) = root.keys().find(|k| k.as_str() != "fulcioChain") {
+    if let Some(unknown) = root.keys().find(|k| *k != "fulcioChain") {
         return Err(SettingsError::top(
             &format!("keylessTrustRoot.{unknown}"),
             "unknown field; expected fulcioChain",
         ));
     }
     match root.get("fulcioChain") {
-        Some(Value::Array(items)) if !items.is_empty() => items
+        Some(Node::Array(items)) if !items.is_empty() => items
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
+                Node::String(s) => Ok(s.to_string()),
                 _ => Err(SettingsError::top(
                     &format!("{FULCIO_CHAIN}[{i}]"),
                     "must be a string",
@@ -233,20 +239,24 @@ fn refuse_unbindable_annotations(rules: &[Rule], bind_keyless: bool) -> Result<(
 }
 
 /// A list entry of a rule with its field path, e.g. `keyless[1]`.
-type NamedEntry<'a> = (String, &'a Map<String, Value>);
+type NamedEntry<'a> = (String, &'a Object<'a>);
 
 /// One rule's JSON object plus what is known about it so far, for precise messages. The kinds
 /// (`kinds/`) read their own fields through it.
 pub(super) struct RuleFields<'a> {
     index: usize,
     kind: Option<CheckKind>,
-    object: &'a Map<String, Value>,
+    object: &'a Object<'a>,
     scrutiny: Scrutiny,
+    /// DER bodies of the rule's PEM texts decoded by [`Self::check_pems`], by text, so that
+    /// comparing signers does not decode them again (PEM decoding is most of the cost of
+    /// `validate_settings`).
+    ders: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
 impl<'a> RuleFields<'a> {
-    fn new(index: usize, value: &'a Value, scrutiny: Scrutiny) -> Result<Self, SettingsError> {
-        let Value::Object(object) = value else {
+    fn new(index: usize, value: &'a Node<'a>, scrutiny: Scrutiny) -> Result<Self, SettingsError> {
+        let Node::Object(object) = value else {
             return Err(SettingsError {
                 rule: Some(index),
                 kind: None,
@@ -259,11 +269,12 @@ impl<'a> RuleFields<'a> {
             kind: None,
             object,
             scrutiny,
+            ders: RefCell::default(),
         })
     }
 
     /// The rule's value at `key`.
-    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Node<'a>> {
         self.object.get(key)
     }
 
@@ -359,7 +370,7 @@ impl<'a> RuleFields<'a> {
         let threshold = self.threshold(check.signer_count())?;
         if self.scrutiny == Scrutiny::Full {
             check
-                .check_distinct(threshold)
+                .check_distinct(threshold, &|pem| self.der_of(pem))
                 .map_err(|(field, problem)| self.error(Some(&field), problem))?;
         }
         Ok(Rule {
@@ -400,7 +411,7 @@ impl<'a> RuleFields<'a> {
             _ => Language::Namespace,
         };
         match self.object.get(key) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Node::Null) => Ok(None),
             Some(_) => {
                 let globs = self.string_list(key)?;
                 for (i, glob) in globs.iter().enumerate() {
@@ -435,24 +446,24 @@ impl<'a> RuleFields<'a> {
 
     fn flag(&self, key: &str) -> Result<bool, SettingsError> {
         match self.object.get(key) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
+            None | Some(Node::Null) => Ok(false),
+            Some(Node::Bool(b)) => Ok(*b),
             Some(_) => Err(self.error(Some(key), "must be true or false")),
         }
     }
 
     fn mode(&self) -> Result<Mode, SettingsError> {
         match self.object.get("mode") {
-            None | Some(Value::Null) => Ok(Mode::Enforce),
-            Some(Value::String(s)) if s == "enforce" => Ok(Mode::Enforce),
-            Some(Value::String(s)) if s == "warn" => Ok(Mode::Warn),
+            None | Some(Node::Null) => Ok(Mode::Enforce),
+            Some(Node::String(s)) if s == "enforce" => Ok(Mode::Enforce),
+            Some(Node::String(s)) if s == "warn" => Ok(Mode::Warn),
             Some(_) => Err(self.error(Some("mode"), "must be \"enforce\" or \"warn\"")),
         }
     }
 
     fn threshold(&self, signers: usize) -> Result<Option<usize>, SettingsError> {
         match self.object.get(THRESHOLD_KEY) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Node::Null) => Ok(None),
             Some(value) => match value.as_u64().and_then(|n| usize::try_from(n).ok()) {
                 Some(n) if (1..=signers).contains(&n) => Ok(Some(n)),
                 _ => Err(self.error(
@@ -475,38 +486,38 @@ impl<'a> RuleFields<'a> {
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
+                Node::String(s) => Ok(s.to_string()),
                 _ => Err(self.error(Some(&format!("{key}[{i}]")), "must be a string")),
             })
             .collect()
     }
 
-    pub(super) fn non_empty_list(&self, key: &str) -> Result<&'a Vec<Value>, SettingsError> {
+    pub(super) fn non_empty_list(&self, key: &str) -> Result<&'a Vec<Node<'a>>, SettingsError> {
         match self.object.get(key) {
-            Some(Value::Array(items)) if items.is_empty() => {
+            Some(Node::Array(items)) if items.is_empty() => {
                 Err(self.error(Some(key), "must not be empty"))
             }
-            Some(Value::Array(items)) => Ok(items),
-            None | Some(Value::Null) => Err(self.error(Some(key), "must not be empty")),
+            Some(Node::Array(items)) => Ok(items),
+            None | Some(Node::Null) => Err(self.error(Some(key), "must not be empty")),
             Some(_) => Err(self.error(Some(key), "must be a list")),
         }
     }
 
     fn annotations(&self) -> Result<Option<BTreeMap<String, String>>, SettingsError> {
         match self.object.get("annotations") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(map)) => {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Object(map)) => {
                 // Inserted one by one: collecting into a B-tree sorts first, and each sort
                 // instantiation weighs kilobytes of the module.
                 let mut annotations = BTreeMap::new();
-                for (k, v) in map {
-                    let Value::String(s) = v else {
+                for (k, v) in map.iter() {
+                    let Node::String(s) = v else {
                         return Err(self.error(
                             Some(&format!("annotations.{k}")),
                             "must be a string (quote numbers and booleans)",
                         ));
                     };
-                    annotations.insert(k.clone(), s.clone());
+                    annotations.insert(k.to_string(), s.to_string());
                 }
                 Ok(Some(annotations))
             }
@@ -519,7 +530,7 @@ impl<'a> RuleFields<'a> {
     pub(super) fn entries<T>(
         &self,
         key: &str,
-        parse_entry: impl Fn(&str, &Map<String, Value>) -> Result<T, SettingsError>,
+        parse_entry: impl Fn(&str, &Object<'_>) -> Result<T, SettingsError>,
     ) -> Result<Vec<T>, SettingsError> {
         self.entry_objects(key)?
             .into_iter()
@@ -527,27 +538,38 @@ impl<'a> RuleFields<'a> {
             .collect()
     }
 
-    /// With content checks on, each of `pems` must pass `check`; a refusal names the item
-    /// (`key[i]`) and says it is not `what`.
+    /// With content checks on, each of `pems` must pass `check`, which gives its DER body; a
+    /// refusal names the item (`key[i]`) and says it is not `what`.
     pub(super) fn check_pems(
         &self,
         key: &str,
         pems: &[String],
-        check: fn(&str) -> Result<(), String>,
+        check: fn(&str) -> Result<Vec<u8>, String>,
         what: &str,
     ) -> Result<(), SettingsError> {
         if !self.checks_content() {
             return Ok(());
         }
         for (i, pem) in pems.iter().enumerate() {
-            check(pem).map_err(|problem| {
+            let der = check(pem).map_err(|problem| {
                 self.error(
                     Some(&format!("{key}[{i}]")),
                     format!("not {what}: {problem}"),
                 )
             })?;
+            self.ders.borrow_mut().push((pem.clone(), der));
         }
         Ok(())
+    }
+
+    /// The DER body of one of the rule's PEM texts: as [`Self::check_pems`] decoded it, or
+    /// decoded now.
+    fn der_of(&self, pem: &str) -> Result<Vec<u8>, String> {
+        let ders = self.ders.borrow();
+        match ders.iter().find(|(text, _)| text == pem) {
+            Some((_, der)) => Ok(der.clone()),
+            None => der_of(pem),
+        }
     }
 
     fn entry_objects(&self, key: &str) -> Result<Vec<NamedEntry<'a>>, SettingsError> {
@@ -557,7 +579,7 @@ impl<'a> RuleFields<'a> {
             .map(|(i, item)| {
                 let field = format!("{key}[{i}]");
                 match item {
-                    Value::Object(map) => Ok((field, map)),
+                    Node::Object(map) => Ok((field, map)),
                     _ => Err(self.error(Some(&field), "must be an object")),
                 }
             })
@@ -566,7 +588,7 @@ impl<'a> RuleFields<'a> {
 
     pub(super) fn entry_field(
         &self,
-        entry: &Map<String, Value>,
+        entry: &Object<'_>,
         field: &str,
         key: &str,
     ) -> Result<String, SettingsError> {
@@ -578,7 +600,7 @@ impl<'a> RuleFields<'a> {
     /// misspell a known one.
     pub(super) fn reject_misspelled(
         &self,
-        entry: &Map<String, Value>,
+        entry: &Object<'_>,
         field: &str,
         known: &[&str],
     ) -> Result<(), SettingsError> {
@@ -596,11 +618,11 @@ impl<'a> RuleFields<'a> {
     /// In objects only this policy defines, every unknown key is refused.
     pub(super) fn reject_unknown(
         &self,
-        entry: &Map<String, Value>,
+        entry: &Object<'_>,
         field: &str,
         allowed: &[&str],
     ) -> Result<(), SettingsError> {
-        match entry.keys().find(|k| !allowed.contains(&k.as_str())) {
+        match entry.keys().find(|k| !allowed.contains(k)) {
             Some(unknown) => Err(self.error(
                 Some(&format!("{field}.{unknown}")),
                 format!("unknown field; expected one of {}", allowed.join(", ")),
@@ -610,11 +632,11 @@ impl<'a> RuleFields<'a> {
     }
 }
 
-fn required_string_in(map: &Map<String, Value>, key: &str) -> Result<String, String> {
+fn required_string_in(map: &Object<'_>, key: &str) -> Result<String, String> {
     match map.get(key) {
-        Some(Value::String(s)) if s.trim().is_empty() => Err("must not be empty".into()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        None | Some(Value::Null) => Err("is required".into()),
+        Some(Node::String(s)) if s.trim().is_empty() => Err("must not be empty".into()),
+        Some(Node::String(s)) => Ok(s.to_string()),
+        None | Some(Node::Null) => Err("is required".into()),
         Some(_) => Err("must be a string".into()),
     }
 }

@@ -4,15 +4,17 @@
 /// A DER SubjectPublicKeyInfo and a DER certificate both start with a SEQUENCE tag.
 const DER_SEQUENCE: u8 = 0x30;
 
-pub fn check_public_key(text: &str) -> Result<(), String> {
+/// The DER body of a PEM public key, or why the text is none.
+pub fn check_public_key(text: &str) -> Result<Vec<u8>, String> {
     check_pem(text, "PUBLIC KEY")
 }
 
-pub fn check_certificate(text: &str) -> Result<(), String> {
+/// The DER body of a PEM certificate, or why the text is none.
+pub fn check_certificate(text: &str) -> Result<Vec<u8>, String> {
     check_pem(text, "CERTIFICATE")
 }
 
-fn check_pem(text: &str, label: &str) -> Result<(), String> {
+fn check_pem(text: &str, label: &str) -> Result<Vec<u8>, String> {
     let block = pem::parse(text.trim()).map_err(|e| e.to_string())?;
     if block.tag() != label {
         return Err(format!(
@@ -21,7 +23,7 @@ fn check_pem(text: &str, label: &str) -> Result<(), String> {
         ));
     }
     match block.contents().first() {
-        Some(&DER_SEQUENCE) => Ok(()),
+        Some(&DER_SEQUENCE) => Ok(block.into_contents()),
         _ => Err("the PEM body is not DER".into()),
     }
 }
@@ -33,14 +35,13 @@ pub fn der_of(text: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// What identifies the key of a PEM public key, whatever its line endings or point encoding.
-pub fn public_key_identity(text: &str) -> Result<Vec<u8>, String> {
-    crate::x509::key_identity_of_spki(&der_of(text)?).map_err(|e| e.to_string())
+/// What identifies the key of a public key's DER (a PEM body), whatever its point encoding.
+pub fn public_key_identity(der: &[u8]) -> Result<Vec<u8>, String> {
+    crate::x509::key_identity_of_spki(der).map_err(|e| e.to_string())
 }
 
-/// A PEM certificate's DER and the identity of the key it certifies.
-pub fn certificate_identities(text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let der = der_of(text)?;
+/// A certificate's DER (a PEM body) and the identity of the key it certifies.
+pub fn certificate_identities(der: Vec<u8>) -> Result<(Vec<u8>, Vec<u8>), String> {
     let key = crate::x509::spki_of_certificate(&der)
         .and_then(crate::x509::key_identity_of_spki)
         .map_err(|e| e.to_string())?;

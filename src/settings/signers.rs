@@ -9,11 +9,14 @@
 /// A refusal: the field of the later entry and why.
 pub(super) type Refusal = (String, String);
 
+/// The DER body of a PEM text of the rule, or why it has none (see `RuleFields::der_of`).
+pub(super) type DerOf<'f> = &'f dyn Fn(&str) -> Result<Vec<u8>, String>;
+
 /// Each of the `key` list's PEM texts decoded for comparison, or why one cannot be.
 pub(super) fn decoded<T>(
     key: &str,
     pems: &[String],
-    decode: fn(&str) -> Result<T, String>,
+    decode: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Vec<T>, Refusal> {
     pems.iter()
         .map(|pem| decode(pem))

@@ -4,7 +4,7 @@
 //! of up to five letters, case ignored) is refused, because silently ignoring it would verify
 //! less than the operator wrote.
 
-use serde_json::Value;
+use super::tree::Node;
 
 /// Keys the upstream Rancher form writes beside the settings (its kind selector and a hidden
 /// description); accepted and ignored.
@@ -93,13 +93,13 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 
 /// A form default left untouched: null, "", [], {}, or a list or map holding only such values
 /// (the Rancher UI seeds `keyless: []`, `githubActions: {}`, `{owner: '', repo: ''}` …).
-pub fn is_empty_default(value: &Value) -> bool {
+pub fn is_empty_default(value: &Node<'_>) -> bool {
     match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.iter().all(is_empty_default),
-        Value::Object(map) => map.values().all(is_empty_default),
-        Value::Bool(_) | Value::Number(_) => false,
+        Node::Null => true,
+        Node::String(s) => s.is_empty(),
+        Node::Array(items) => items.iter().all(is_empty_default),
+        Node::Object(map) => map.values().all(is_empty_default),
+        Node::Bool(_) | Node::Number(_) => false,
     }
 }
 
@@ -144,7 +144,7 @@ mod tests {
             json!({"owner": "", "repo": ""}),
             json!([{"issuer": "", "subject": ""}]),
         ] {
-            assert!(is_empty_default(&value), "{value}");
+            assert!(is_empty_default(&Node::of_value(&value)), "{value}");
         }
         for value in [
             json!(false),
@@ -152,7 +152,7 @@ mod tests {
             json!(["k"]),
             json!({"owner": "org"}),
         ] {
-            assert!(!is_empty_default(&value), "{value}");
+            assert!(!is_empty_default(&Node::of_value(&value)), "{value}");
         }
     }
 

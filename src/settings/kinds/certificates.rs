@@ -2,14 +2,14 @@
 //! to (checked through the host at settings validation, see `trust`). One request per
 //! certificate, always; certificates are distinct by DER and by the key they certify.
 
+use crate::settings::tree::Node;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use serde_json::Value;
 
 use super::{Check, RequestContext};
 use crate::settings::SettingsError;
 use crate::settings::parse::RuleFields;
 use crate::settings::pem_check::{certificate_identities, check_certificate};
-use crate::settings::signers::{Refusal, decoded, duplicate, first_pair};
+use crate::settings::signers::{DerOf, Refusal, decoded, duplicate, first_pair};
 
 const KEY: &str = "certificates";
 
@@ -17,7 +17,7 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
     let certificates = fields.string_list(KEY)?;
     fields.check_pems(KEY, &certificates, check_certificate, "a PEM certificate")?;
     let chain = match fields.get("certificateChain") {
-        None | Some(Value::Null) => None,
+        None | Some(Node::Null) => None,
         Some(_) => {
             let chain = fields.string_list("certificateChain")?;
             fields.check_pems(
@@ -30,8 +30,8 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
         }
     };
     let require_rekor_bundle = match fields.get("requireRekorBundle") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
+        None | Some(Node::Null) => false,
+        Some(Node::Bool(b)) => *b,
         Some(_) => {
             return Err(fields.error(Some("requireRekorBundle"), "must be true or false"));
         }
@@ -43,8 +43,10 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
     })
 }
 
-pub(super) fn check_distinct(certificates: &[String]) -> Result<(), Refusal> {
-    let identities = decoded(KEY, certificates, certificate_identities)?;
+pub(super) fn check_distinct(certificates: &[String], der_of: DerOf<'_>) -> Result<(), Refusal> {
+    let identities = decoded(KEY, certificates, |pem| {
+        certificate_identities(der_of(pem)?)
+    })?;
     if let Some(pair) = first_pair(&identities, |a, b| a.0 == b.0) {
         return Err(duplicate(KEY, pair, "is the same certificate as"));
     }

@@ -1,8 +1,8 @@
 //! `githubActions`: a signature by a GitHub Actions workflow of an owner (and repository). One
 //! signer, so no list and no threshold.
 
+use crate::settings::tree::Node;
 use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
-use serde_json::Value;
 
 use super::{Check, RequestContext};
 use crate::settings::SettingsError;
@@ -11,13 +11,13 @@ use crate::settings::parse::RuleFields;
 const KEY: &str = "githubActions";
 
 pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Check, SettingsError> {
-    let Some(Value::Object(entry)) = fields.get(KEY) else {
+    let Some(Node::Object(entry)) = fields.get(KEY) else {
         return Err(fields.error(Some(KEY), "must be an object with owner and optional repo"));
     };
     fields.reject_misspelled(entry, KEY, &["owner", "repo"])?;
     let owner = fields.entry_field(entry, KEY, "owner")?;
     let repo = match entry.get("repo") {
-        None | Some(Value::Null) => None,
+        None | Some(Node::Null) => None,
         Some(_) => Some(fields.entry_field(entry, KEY, "repo")?),
     };
     Ok(Check::GithubActions { owner, repo })

@@ -18,7 +18,7 @@ use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 
 use super::SettingsError;
 use super::parse::RuleFields;
-use super::signers::Refusal;
+use super::signers::{DerOf, Refusal};
 
 pub use keyless::{KeylessIdentity, keyless_request};
 pub use keyless_prefix::{KeylessPrefix, normalised_url_prefix};
@@ -226,17 +226,23 @@ impl Check {
 
     /// `Err` with the field and reason when the rule's signers are not distinct (see
     /// `signers`).
-    pub(super) fn check_distinct(&self, threshold: Option<usize>) -> Result<(), Refusal> {
+    pub(super) fn check_distinct(
+        &self,
+        threshold: Option<usize>,
+        der_of: DerOf<'_>,
+    ) -> Result<(), Refusal> {
         let counts_several = threshold.is_some_and(|n| n >= 2);
         match self {
-            Check::PubKeys(keys) => pub_keys::check_distinct(keys),
+            Check::PubKeys(keys) => pub_keys::check_distinct(keys, der_of),
             Check::Keyless(identities) => keyless::check_distinct(identities),
             Check::KeylessPrefix(prefixes) => {
                 keyless_prefix::check_distinct(prefixes, counts_several)
             }
             Check::KeylessRegex(entries) => keyless_regex::check_distinct(entries, counts_several),
             Check::GithubActions { .. } => Ok(()),
-            Check::Certificates { certificates, .. } => certificates::check_distinct(certificates),
+            Check::Certificates { certificates, .. } => {
+                certificates::check_distinct(certificates, der_of)
+            }
         }
     }
 

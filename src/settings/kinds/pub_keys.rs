@@ -8,7 +8,7 @@ use kubewarden_policy_sdk::host_capabilities::SigstoreVerificationInputV2;
 use crate::settings::SettingsError;
 use crate::settings::parse::RuleFields;
 use crate::settings::pem_check::{check_public_key, public_key_identity};
-use crate::settings::signers::{Refusal, decoded, duplicate, first_pair};
+use crate::settings::signers::{DerOf, Refusal, decoded, duplicate, first_pair};
 
 const KEY: &str = "pubKeys";
 
@@ -18,8 +18,8 @@ pub(super) fn parse(fields: &RuleFields<'_>) -> Result<Vec<String>, SettingsErro
     Ok(keys)
 }
 
-pub(super) fn check_distinct(keys: &[String]) -> Result<(), Refusal> {
-    let identities = decoded(KEY, keys, public_key_identity)?;
+pub(super) fn check_distinct(keys: &[String], der_of: DerOf<'_>) -> Result<(), Refusal> {
+    let identities = decoded(KEY, keys, |pem| public_key_identity(&der_of(pem)?))?;
     first_pair(&identities, |a, b| a == b).map_or(Ok(()), |pair| {
         Err(duplicate(KEY, pair, "is the same key as"))
     })

@@ -1,0 +1,210 @@
+//! The settings as a JSON tree borrowed from the payload they arrive in. Settings travel with
+//! every `validate` call, so reading them is paid on every admission: a `serde_json::Value`
+//! allocates every key and string and hashes every key into an index map, where this tree
+//! borrows strings without escapes and keeps an object's fields in a short list (settings
+//! objects hold a handful of keys; a scan is cheaper than hashing).
+//!
+//! It keeps the meaning of a `Value` read with `preserve_order`, so the settings rules stay
+//! those of the JSON: fields in document order, a repeated key keeps its first position and its
+//! last value, numbers are `serde_json::Number`s.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+/// A JSON value of the settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string, borrowed from the payload unless it holds an escape.
+    String(Cow<'a, str>),
+    /// A list.
+    Array(Vec<Node<'a>>),
+    /// An object.
+    Object(Object<'a>),
+}
+
+/// An object's fields in document order, each key once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Object<'a>(Vec<(Cow<'a, str>, Node<'a>)>);
+
+impl<'a> Object<'a> {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether the object holds `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The keys, in document order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// The values, in document order.
+    pub fn values(&self) -> impl Iterator<Item = &Node<'a>> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The fields, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node<'a>)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// A repeated key keeps its first position and takes the later value, as an index map does.
+    fn insert(&mut self, key: Cow<'a, str>, value: Node<'a>) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl<'a> Node<'a> {
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+
+    /// The number, when it is a whole number from 0 to `u64::MAX`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Node::Number(number) => number.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The tree of a `Value`, borrowing its strings (for callers that hold a `Value` already).
+    pub fn of_value(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => Node::Number(n.clone()),
+            Value::String(s) => Node::String(Cow::Borrowed(s)),
+            Value::Array(items) => Node::Array(items.iter().map(Node::of_value).collect()),
+            Value::Object(map) => Node::Object(Object(
+                map.iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Node::of_value(v)))
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// Parse settings bytes into the tree.
+pub fn read(bytes: &[u8]) -> Result<Node<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+impl<'a> Deserialize<'a> for Node<'a> {
+    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+/// An object key, borrowed where it holds no escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'a> Deserialize<'a> for Key<'a> {
+    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_str(NodeVisitor)
+            .and_then(|node| match node {
+                Node::String(text) => Ok(Key(text)),
+                _ => Err(serde::de::Error::custom("an object key must be a string")),
+            })
+    }
+}
+
+struct NodeVisitor;
+
+impl<'a> Visitor<'a> for NodeVisitor {
+    type Value = Node<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Node::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Node::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        // JSON has no NaN nor infinity: every f64 the parser hands over is finite.
+        Ok(Number::from_f64(n).map_or(Node::Null, Node::Number))
+    }
+    fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
+        Ok(Node::String(Cow::Borrowed(text)))
+    }
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Node::String(Cow::Owned(text.to_string())))
+    }
+    fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+        Ok(Node::String(Cow::Owned(text)))
+    }
+    fn visit_seq<S: SeqAccess<'a>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut object = Object::default();
+        while let Some(Key(key)) = map.next_key()? {
+            object.insert(key, map.next_value()?);
+        }
+        Ok(Node::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree read from the bytes is the tree of the `Value` serde_json reads from them:
+    /// same fields in the same order, repeated keys resolved the same way, same numbers.
+    #[test]
+    fn reads_like_a_value() {
+        let texts = [
+            r#"null"#,
+            r#"{"a": 1, "b": [true, null, "x"], "c": {"d": -2, "e": 1.5}}"#,
+            r#"{"k": 1, "j": 2, "k": 3}"#,
+            r#"{"k": {"x": 1}, "k": "later"}"#,
+            r#"{"pem": "-----BEGIN\nX\u0041-----\n", "n": 18446744073709551615, "big": 1e300}"#,
+            r#"{"\u0073ignatures": [{"image": "a/*", "pubKeys": ["k"]}]}"#,
+            r#"[[], {}, "", 0]"#,
+        ];
+        for text in texts {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let tree = read(text.as_bytes()).unwrap();
+            assert_eq!(tree, Node::of_value(&value), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_json() {
+        for text in ["", "{", r#"{"a" 1}"#, "[1,]", "nul"] {
+            assert!(read(text.as_bytes()).is_err(), "{text}");
+        }
+    }
+}
