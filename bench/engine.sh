@@ -3,10 +3,12 @@
 # verify-image-signatures 1.0.11 and the null policy (bench/null-policy, the engine's fixed
 # cost), on the same requests and settings, against the lab registry.
 #   bench/engine.sh LAB_DIR REGISTRY OUT_JSON
-# 1. `kwctl bench`, modules alternating round by round: mean of `validate` per module.
+# 1. `kwctl bench`, modules alternating round by round: mean of `validate_settings` and of
+#    `validate` per module; own cost = a module's mean minus the null policy's (the engine's
+#    fixed cost per call), and the ratio sigpin / upstream of both.
 # 2. policy-server, one per module (started together, loaded alternately): `ab`, concurrency 8,
 #    a fixed number of requests: requests/s, mean latency, resident memory, start-up time.
-# Prints two tables with ratios (sigpin / upstream) and writes OUT_JSON. No assertion on times.
+# Prints three tables with ratios (sigpin / upstream) and writes OUT_JSON. No assertion on times.
 # Without kwctl / policy-server / the upstream module: one loud line, OUT_JSON = null.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -26,6 +26,7 @@ pub mod matching;
 pub mod outcome;
 pub mod patch;
 pub mod pattern;
+pub mod pem_text;
 pub mod plan;
 pub mod reference;
 pub mod settings;

@@ -130,7 +130,8 @@ fn text(bytes: &[u8]) -> Option<String> {
 
 /// The identity of a PEM certificate.
 pub fn identity_of_pem(pem_text: &str) -> Result<Identity, CertificateError> {
-    let block = pem::parse(pem_text.trim()).map_err(|e| CertificateError::Pem(e.to_string()))?;
+    let block = crate::pem_text::parse(pem_text.trim())
+        .map_err(|e| CertificateError::Pem(e.to_string()))?;
     if block.tag() != "CERTIFICATE" {
         return Err(CertificateError::Pem(format!("a {} block", block.tag())));
     }

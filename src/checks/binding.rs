@@ -177,7 +177,7 @@ fn candidates_of(manifest: &Value) -> Result<Vec<Candidate>, String> {
         .filter_map(|layer| {
             let annotations = layer.get("annotations")?;
             let pem_text = annotations.get(CERTIFICATE_ANNOTATION)?.as_str()?;
-            let block = pem::parse(pem_text.trim()).ok()?;
+            let block = crate::pem_text::parse(pem_text.trim()).ok()?;
             let identity = identity_of_der(block.contents()).ok()?;
             let integrated_time = annotations
                 .get(BUNDLE_ANNOTATION)

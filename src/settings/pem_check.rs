@@ -15,7 +15,7 @@ pub fn check_certificate(text: &str) -> Result<Vec<u8>, String> {
 }
 
 fn check_pem(text: &str, label: &str) -> Result<Vec<u8>, String> {
-    let block = pem::parse(text.trim()).map_err(|e| e.to_string())?;
+    let block = crate::pem_text::parse(text.trim()).map_err(|e| e.to_string())?;
     if block.tag() != label {
         return Err(format!(
             "expected a \"{label}\" PEM block, found \"{}\"",
@@ -30,7 +30,7 @@ fn check_pem(text: &str, label: &str) -> Result<Vec<u8>, String> {
 
 /// The DER body of a PEM block (any label), for comparing material by content, not spelling.
 pub fn der_of(text: &str) -> Result<Vec<u8>, String> {
-    pem::parse(text.trim())
+    crate::pem_text::parse(text.trim())
         .map(|block| block.into_contents())
         .map_err(|e| e.to_string())
 }
