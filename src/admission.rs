@@ -2,9 +2,9 @@
 //! a sparse JSON tree that keeps only the keys the policy reads ([`Key`]), with strings
 //! borrowed from the payload where they hold no escape. Everything else is parsed (the payload
 //! must be JSON) and dropped unread; the settings are read whole into their own borrowed tree
-//! ([`Node`]). No `serde_json::Value` of the request is built: the
-//! request's `object` and `oldObject` are kept as their raw text, read the same way when the
-//! request kind is ours, and the object is parsed whole only when it is to be patched.
+//! ([`Node`]). No `serde_json::Value` of the request is built: the request's `object` and
+//! `oldObject` are kept as their raw text, read the same way when the request kind is ours, and
+//! the object is parsed whole only when it is to be patched.
 //!
 //! It reads like a `Value` on purpose, so the workload rules stay those of the JSON: a repeated
 //! key keeps its last value, a missing field and `null` are told apart, a field of another
@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::settings::Node;
+use crate::settings::{KeyName, Node};
 
 /// The keys the policy reads, wherever they occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,28 +174,6 @@ impl<'a> Json<'a> {
 /// Parse JSON bytes into the sparse tree.
 pub fn read(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
     serde_json::from_slice(bytes)
-}
-
-/// An object key: known or not, borrowed where possible (keys are compared, not kept).
-struct KeyName<'a>(Cow<'a, str>);
-
-impl<'a> Deserialize<'a> for KeyName<'a> {
-    fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'a> Visitor<'a> for KeyVisitor {
-            type Value = KeyName<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
-                Ok(KeyName(Cow::Borrowed(text)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(KeyName(Cow::Owned(text.to_string())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
 }
 
 impl<'a> Deserialize<'a> for Json<'a> {

@@ -112,17 +112,26 @@ impl<'a> Deserialize<'a> for Node<'a> {
     }
 }
 
-/// An object key, borrowed where it holds no escape.
-struct Key<'a>(Cow<'a, str>);
+/// An object key, borrowed from the payload where it holds no escape (the admission reader's
+/// sparse tree reads its keys with it too).
+pub struct KeyName<'a>(pub Cow<'a, str>);
 
-impl<'a> Deserialize<'a> for Key<'a> {
+impl<'a> Deserialize<'a> for KeyName<'a> {
     fn deserialize<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_str(NodeVisitor)
-            .and_then(|node| match node {
-                Node::String(text) => Ok(Key(text)),
-                _ => Err(serde::de::Error::custom("an object key must be a string")),
-            })
+        struct KeyVisitor;
+        impl<'a> Visitor<'a> for KeyVisitor {
+            type Value = KeyName<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, text: &'a str) -> Result<Self::Value, E> {
+                Ok(KeyName(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(KeyName(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -170,7 +179,7 @@ impl<'a> Visitor<'a> for NodeVisitor {
     }
     fn visit_map<M: MapAccess<'a>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut object = Object::default();
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(KeyName(key)) = map.next_key()? {
             object.insert(key, map.next_value()?);
         }
         Ok(Node::Object(object))
