@@ -14,10 +14,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::settings::{KeyName, Node};
+use crate::json_scan::{self, Scanner};
+use crate::settings::{KeyName, Node, scan_node};
 
 /// The keys the policy reads, wherever they occur.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,7 @@ impl Key {
 }
 
 /// A JSON value as far as the policy reads it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Json<'a> {
     /// `null`.
     Null,
@@ -114,8 +115,8 @@ pub enum Json<'a> {
     List(Vec<Json<'a>>),
     /// The known keys in document order; unknown keys are left out.
     Object(Vec<(Key, Json<'a>)>),
-    /// `object` / `oldObject`: the raw text, read on demand.
-    Raw(&'a RawValue),
+    /// `object` / `oldObject`: the text as written (what a patch starts from) and its tree.
+    Embedded(&'a str, Box<Json<'a>>),
     /// `settings`, whole.
     Settings(Node<'a>),
 }
@@ -151,10 +152,18 @@ impl<'a> Json<'a> {
         matches!(self, Json::Object(_))
     }
 
-    /// The raw text of `object` / `oldObject` read as a tree; `None` when absent or `null`.
-    pub fn raw_object(&self) -> Option<Result<Json<'a>, serde_json::Error>> {
+    /// The tree of `object` / `oldObject`; `None` when this is no such value or it is `null`.
+    pub fn embedded_tree(&self) -> Option<&Json<'a>> {
         match self {
-            Json::Raw(raw) if raw.get() != "null" => Some(read(raw.get().as_bytes())),
+            Json::Embedded(_, tree) if **tree != Json::Null => Some(tree),
+            _ => None,
+        }
+    }
+
+    /// The text `object` / `oldObject` is written as.
+    pub fn embedded_text(&self) -> Option<&'a str> {
+        match self {
+            Json::Embedded(text, _) => Some(text),
             _ => None,
         }
     }
@@ -166,14 +175,86 @@ impl<'a> Json<'a> {
             Json::Text(_) => "a string",
             Json::Other(name) => name,
             Json::List(_) => "a list",
-            Json::Object(_) | Json::Raw(_) | Json::Settings(_) => "an object",
+            Json::Object(_) | Json::Embedded(..) | Json::Settings(_) => "an object",
         }
     }
 }
 
-/// Parse JSON bytes into the sparse tree.
+/// Parse JSON bytes into the sparse tree: by the scanner when it answers, else by serde_json
+/// (the same tree, or serde_json's error).
 pub fn read(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
-    serde_json::from_slice(bytes)
+    match json_scan::scan(bytes, scan_json) {
+        Some(tree) => Ok(tree),
+        None => serde_json::from_slice(bytes),
+    }
+}
+
+/// The scanner's reading of a payload into the sparse tree: what the visitor below builds.
+fn scan_json<'a>(scanner: &mut Scanner<'a>, depth: usize) -> Option<Json<'a>> {
+    // Room for what the engine's requests and common settings hold without growing.
+    Stacks {
+        items: Vec::with_capacity(16),
+        fields: Vec::with_capacity(32),
+    }
+    .value(scanner, depth)
+}
+
+/// The lists and objects being read, on two stacks: each is moved off in one allocation of its
+/// final size once read, where a `Vec` grown push by push reallocates two or three times.
+struct Stacks<'a> {
+    items: Vec<Json<'a>>,
+    fields: Vec<(Key, Json<'a>)>,
+}
+
+impl<'a> Stacks<'a> {
+    fn value(&mut self, scanner: &mut Scanner<'a>, depth: usize) -> Option<Json<'a>> {
+        Some(match scanner.peek()? {
+            b'"' => Json::Text(scanner.string()?),
+            b'{' => {
+                let inner = json_scan::deeper(depth)?;
+                let start = self.fields.len();
+                scanner.object(|scanner, name| {
+                    let field = match Key::of(&name) {
+                        None => return scanner.skip_value(inner),
+                        Some(key @ (Key::Object | Key::OldObject)) => {
+                            let start = scanner.value_start();
+                            let tree = self.value(scanner, inner)?;
+                            (key, Json::Embedded(scanner.since(start)?, Box::new(tree)))
+                        }
+                        Some(Key::Settings) => {
+                            (Key::Settings, Json::Settings(scan_node(scanner, inner)?))
+                        }
+                        Some(key) => (key, self.value(scanner, inner)?),
+                    };
+                    self.fields.push(field);
+                    Some(())
+                })?;
+                Json::Object(self.fields.split_off(start))
+            }
+            b'[' => {
+                let inner = json_scan::deeper(depth)?;
+                let start = self.items.len();
+                scanner.array(|scanner| {
+                    let item = self.value(scanner, inner)?;
+                    self.items.push(item);
+                    Some(())
+                })?;
+                Json::List(self.items.split_off(start))
+            }
+            b't' | b'f' => {
+                scanner.boolean()?;
+                Json::Other("a boolean")
+            }
+            b'n' => {
+                scanner.null()?;
+                Json::Null
+            }
+            _ => {
+                scanner.integer()?;
+                Json::Other("a number")
+            }
+        })
+    }
 }
 
 impl<'a> Deserialize<'a> for Json<'a> {
@@ -228,12 +309,40 @@ impl<'a> Visitor<'a> for JsonVisitor {
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
-                Some(key @ (Key::Object | Key::OldObject)) => (key, Json::Raw(map.next_value()?)),
+                Some(key @ (Key::Object | Key::OldObject)) => {
+                    let text = map.next_value::<&RawValue>()?.get();
+                    // Text the payload holds as a value reads as one (it is less deep, too).
+                    let tree = read(text.as_bytes()).map_err(M::Error::custom)?;
+                    (key, Json::Embedded(text, Box::new(tree)))
+                }
                 Some(Key::Settings) => (Key::Settings, Json::Settings(map.next_value()?)),
                 Some(key) => (key, map.next_value()?),
             };
             fields.push(value);
         }
         Ok(Json::Object(fields))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json_scan::test_texts;
+
+    proptest::proptest! {
+        /// Whenever the scanner answers, serde_json reads the same sparse tree (with `object`
+        /// and `oldObject` at the same text); and it answers for every unedited text whose
+        /// numbers are all plain whole numbers.
+        #[test]
+        fn the_scanner_reads_as_serde_json((value, text, edited) in test_texts::texts()) {
+            let scanned = json_scan::scan(text.as_bytes(), scan_json);
+            if let Some(tree) = &scanned {
+                let by_serde: Json<'_> = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(tree, &by_serde, "{:?}", text);
+            }
+            if !edited && test_texts::plain(&value) {
+                proptest::prop_assert!(scanned.is_some(), "{:?}", text);
+            }
+        }
     }
 }

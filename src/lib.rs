@@ -22,6 +22,7 @@ pub mod checks;
 pub mod escape;
 pub mod glob;
 pub mod host;
+pub mod json_scan;
 pub mod matching;
 pub mod outcome;
 pub mod patch;
@@ -124,10 +125,10 @@ fn evaluate(payload: &[u8], host: &dyn Host) -> Result<ValidationResponse, Strin
         Verdict::Reject(message) => reject(message),
         Verdict::Mutate(rewrites) => {
             // Parsed whole only now that it is to be patched, keeping its key order.
-            let object = match request.get(Key::Object) {
-                Some(Json::Raw(raw)) => serde_json::from_slice(raw.get().as_bytes())
+            let object = match request.get(Key::Object).and_then(Json::embedded_text) {
+                Some(text) => serde_json::from_str(text)
                     .map_err(|e| format!("the object cannot be read: {e}"))?,
-                _ => Value::Null,
+                None => Value::Null,
             };
             ValidationResponse {
                 mutated_object: Some(patch::mutated_object(object, &rewrites)?),

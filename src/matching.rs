@@ -20,7 +20,10 @@ struct TaggedGlobs {
 }
 
 impl TaggedGlobs {
-    fn new<'s>(rules: &[&'s Rule], globs_of: impl Fn(&'s Rule) -> Vec<String>) -> Self {
+    fn new<'s, G: AsRef<str>, I: IntoIterator<Item = G>>(
+        rules: &[&'s Rule],
+        globs_of: impl Fn(&'s Rule) -> I,
+    ) -> Self {
         let mut owners = Vec::new();
         let mut patterns = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
@@ -30,7 +33,7 @@ impl TaggedGlobs {
             }
         }
         Self {
-            set: GlobSet::new(patterns.iter().map(String::as_str)),
+            set: GlobSet::new(patterns.iter().map(AsRef::as_ref)),
             owners,
         }
     }
@@ -89,11 +92,11 @@ impl<'s> RuleMatcher<'s> {
             .filter(|rule| in_scope(rule, namespace))
             .collect();
         Self {
-            images: TaggedGlobs::new(&rules, |rule| rule.images.clone()),
+            images: TaggedGlobs::new(&rules, |rule| rule.images.iter()),
             digest_images: TaggedGlobs::new(&rules, |rule| {
-                rule.images.iter().filter_map(|g| digest_form(g)).collect()
+                rule.images.iter().filter_map(|g| digest_form(g))
             }),
-            skip_images: TaggedGlobs::new(&rules, |rule| rule.skip_images.clone()),
+            skip_images: TaggedGlobs::new(&rules, |rule| rule.skip_images.iter()),
             rules,
         }
     }

@@ -29,15 +29,12 @@ fn plain_label(label: &str) -> bool {
 /// `(label, contents)` of a canonical block, `None` for anything else.
 fn canonical(text: &str) -> Option<(&str, Vec<u8>)> {
     let rest = text.strip_prefix("-----BEGIN ")?;
-    let (label, rest) = rest.split_once("-----")?;
-    let (body, end) = rest.split_once("-----END ")?;
-    let end_label = end.strip_suffix("-----")?;
-    // A blank line makes the crate read what comes before it as headers.
-    if !plain_label(label)
-        || label != end_label
-        || body.contains("\n\n")
-        || body.contains("\r\n\r\n")
-    {
+    // Neither a plain label nor base64 holds a `-`: the first one must open the framing.
+    let (label, rest) = rest.split_at_checked(rest.find('-')?)?;
+    let rest = rest.strip_prefix("-----")?;
+    let (body, end) = rest.split_at_checked(rest.find('-')?)?;
+    let end_label = end.strip_prefix("-----END ")?.strip_suffix("-----")?;
+    if !plain_label(label) || label != end_label {
         return None;
     }
     Some((label, decode_base64(body)?))
@@ -67,6 +64,13 @@ const BASE64: [u8; 256] = {
     table
 };
 
+/// Whether the `\n` at `at` ends a blank line: one right after `\n`, or `\r\n\r\n`.
+fn blank_line_ends_at(bytes: &[u8], at: usize) -> bool {
+    let before = |n: usize| at.checked_sub(n).and_then(|i| bytes.get(i)).copied();
+    before(1) == Some(b'\n')
+        || (before(1) == Some(b'\r') && before(2) == Some(b'\n') && before(3) == Some(b'\r'))
+}
+
 /// Standard base64 with whitespace between characters, padding required and canonical (no
 /// bits set past the data), as the crate's engine decodes it; `None` for anything else,
 /// including an empty body.
@@ -75,8 +79,12 @@ fn decode_base64(body: &str) -> Option<Vec<u8>> {
     let mut quantum: u32 = 0;
     let mut filled = 0;
     let mut padding = 0;
-    for &byte in body.as_bytes() {
+    let bytes = body.as_bytes();
+    for (at, &byte) in bytes.iter().enumerate() {
         match BASE64.get(usize::from(byte)).copied().unwrap_or(INVALID) {
+            // A blank line (`\n\n`, `\r\n\r\n`) makes the crate read what comes before it
+            // as headers.
+            WHITESPACE if byte == b'\n' && blank_line_ends_at(bytes, at) => return None,
             WHITESPACE => {}
             PAD => {
                 // Padding only completes a quantum holding two or three characters.
@@ -94,7 +102,10 @@ fn decode_base64(body: &str) -> Option<Vec<u8>> {
                 filled += 1;
                 if filled == 4 {
                     let [_, a, b, c] = quantum.to_be_bytes();
-                    out.extend_from_slice(&[a, b, c]);
+                    // Three pushes within the reserved capacity: no call, no reallocation.
+                    out.push(a);
+                    out.push(b);
+                    out.push(c);
                     quantum = 0;
                     filled = 0;
                 }

@@ -48,7 +48,7 @@ struct SiteJudgement {
 
 /// Outcomes of the plan's checks → the verdict on the object and its warnings.
 pub fn decide(
-    workload: &Workload,
+    workload: &Workload<'_>,
     plan: &Plan<'_>,
     outcomes: &[CheckOutcome],
     pin_digests: bool,
@@ -82,7 +82,7 @@ pub fn decide(
             .map(|w| format!("{w} ({outcome})")),
     );
     let verdict = if !failures.is_empty() {
-        Verdict::Reject(rejection_message(&workload.resource, &failures))
+        Verdict::Reject(rejection_message(&workload.resource.to_string(), &failures))
     } else if rewrites.is_empty() {
         Verdict::Accept
     } else {

@@ -2,6 +2,7 @@
 //! every image string inside it with the JSON pointer needed to rewrite it in place.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 use crate::admission::{Json, Key};
 use thiserror::Error;
@@ -144,9 +145,9 @@ impl ImageSite {
 
 /// An object this policy judges: its image sites and how to name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Workload {
+pub struct Workload<'r> {
     /// `Kind namespace/name`, for messages.
-    pub resource: String,
+    pub resource: Resource<'r>,
     /// Pods are what the kubelet runs; the other kinds are controllers' templates.
     pub is_pod: bool,
     /// Every image site, in list order.
@@ -155,11 +156,48 @@ pub struct Workload {
 
 /// What a request's object is to this policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inspection {
+pub enum Inspection<'r> {
     /// A kind, operation or subresource this policy does not judge.
     NotOurs,
     /// A workload to judge.
-    Workload(Workload),
+    Workload(Workload<'r>),
+}
+
+/// How messages name an object, `Kind namespace/name` (escaped), held as the request's own
+/// strings and written out only when a message needs it: most admissions write none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource<'r> {
+    kind: &'r str,
+    namespace: Option<&'r str>,
+    name: Option<&'r str>,
+}
+
+impl<'r> Resource<'r> {
+    /// The name from the object's metadata, else the request's, else `generateName`; the
+    /// namespace from the request, else the object's metadata. Empty strings count as absent.
+    fn of(kind: &'r str, request: &'r Json<'_>, object: Option<&'r Json<'_>>) -> Self {
+        let text =
+            |value: Option<&'r Json<'_>>| value.and_then(Json::as_str).filter(|s| !s.is_empty());
+        let metadata = object.and_then(|o| o.get(Key::Metadata));
+        Self {
+            kind,
+            name: text(metadata.and_then(|m| m.get(Key::Name)))
+                .or_else(|| text(request.get(Key::Name)))
+                .or_else(|| text(metadata.and_then(|m| m.get(Key::GenerateName)))),
+            namespace: text(request.get(Key::Namespace))
+                .or_else(|| text(metadata.and_then(|m| m.get(Key::Namespace)))),
+        }
+    }
+}
+
+impl fmt::Display for Resource<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = plain(self.name.unwrap_or("<unnamed>"));
+        match self.namespace {
+            Some(namespace) => write!(f, "{} {}/{name}", self.kind, plain(namespace)),
+            None => write!(f, "{} {name}", self.kind),
+        }
+    }
 }
 
 /// A request whose object cannot be read where images are.
@@ -176,7 +214,7 @@ const EPHEMERAL_SUBRESOURCE: &str = "ephemeralcontainers";
 
 /// Whether the request is ours, and every image site of its object. `request`: the
 /// admission request read by [`crate::admission`].
-pub fn inspect(request: &Json<'_>) -> Result<Inspection, WorkloadError> {
+pub fn inspect<'r>(request: &'r Json<'_>) -> Result<Inspection<'r>, WorkloadError> {
     let unknown = || WorkloadError {
         resource: "the request".into(),
         reason: "it has no kind (group, version, kind)".into(),
@@ -203,18 +241,10 @@ pub fn inspect(request: &Json<'_>) -> Result<Inspection, WorkloadError> {
     if !operation.carries_object() {
         return Ok(Inspection::NotOurs);
     }
-    // The payload is JSON, so its object reads too: an error here is an internal one.
-    let object = match request.get(Key::Object).and_then(Json::raw_object) {
-        None => None,
-        Some(read) => Some(read.map_err(|e| WorkloadError {
-            resource: "the request".into(),
-            reason: format!("its object cannot be read: {e}"),
-        })?),
-    };
-    let object = object.as_ref();
-    let resource = describe_resource(gvk.kind, request, object);
+    let object = request.get(Key::Object).and_then(Json::embedded_tree);
+    let resource = Resource::of(gvk.kind, request, object);
     let fail = |reason: String| WorkloadError {
-        resource: resource.clone(),
+        resource: resource.to_string(),
         reason,
     };
     let object = object.ok_or_else(|| fail(format!("the {operation} request has no object")))?;
@@ -295,7 +325,7 @@ pub fn old_sites(request: &Json<'_>) -> Option<HashMap<SiteKey, String>> {
     if operation.map(Operation::from_wire) != Some(Operation::Update) {
         return None;
     }
-    let old = request.get(Key::OldObject)?.raw_object()?.ok()?;
+    let old = request.get(Key::OldObject)?.embedded_tree()?;
     if !old.is_object() {
         return None;
     }
@@ -378,27 +408,6 @@ fn collect_sites(
 }
 
 /// `Kind namespace/name`; Pods made by controllers have only `generateName` at admission.
-fn describe_resource(kind: &str, request: &Json<'_>, object: Option<&Json<'_>>) -> String {
-    let text = |value: Option<&Json<'_>>| {
-        value
-            .and_then(Json::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let metadata = object.and_then(|o| o.get(Key::Metadata));
-    let name = text(metadata.and_then(|m| m.get(Key::Name)))
-        .or_else(|| text(request.get(Key::Name)))
-        .or_else(|| text(metadata.and_then(|m| m.get(Key::GenerateName))))
-        .unwrap_or_else(|| "<unnamed>".into());
-    let namespace = text(request.get(Key::Namespace))
-        .or_else(|| text(metadata.and_then(|m| m.get(Key::Namespace))));
-    let (name, namespace) = (plain(&name), namespace.map(|ns| plain(&ns)));
-    match namespace {
-        Some(namespace) => format!("{kind} {namespace}/{name}"),
-        None => format!("{kind} {name}"),
-    }
-}
-
 fn dotted(pointer: &str) -> String {
     pointer.trim_start_matches('/').replace('/', ".")
 }

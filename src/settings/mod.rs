@@ -22,7 +22,7 @@ pub use kinds::{
 };
 pub use parse::{parse_admitted_settings, parse_settings, parse_settings_tree};
 pub use public_good::public_good_fulcio_chain;
-pub use tree::{KeyName, Node, Object, read as read_tree};
+pub use tree::{KeyName, Node, Object, read as read_tree, scan_node};
 pub use trust::check_certificate_chains;
 
 /// Validated settings: every rule parsed, every default applied.

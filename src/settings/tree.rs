@@ -14,6 +14,8 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
+use crate::json_scan::{self, Scanner};
+
 /// A JSON value of the settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node<'a> {
@@ -101,9 +103,69 @@ impl<'a> Node<'a> {
     }
 }
 
-/// Parse settings bytes into the tree.
+/// Parse settings bytes into the tree: by the scanner when it answers, else by serde_json (the
+/// same tree, or serde_json's error).
 pub fn read(bytes: &[u8]) -> Result<Node<'_>, serde_json::Error> {
-    serde_json::from_slice(bytes)
+    match json_scan::scan(bytes, scan_node) {
+        Some(tree) => Ok(tree),
+        None => serde_json::from_slice(bytes),
+    }
+}
+
+/// The scanner's reading of a value into the tree: what the visitor below builds.
+pub fn scan_node<'a>(scanner: &mut Scanner<'a>, depth: usize) -> Option<Node<'a>> {
+    // Room for what the engine's requests and common settings hold without growing.
+    Stacks {
+        items: Vec::with_capacity(16),
+        fields: Vec::with_capacity(32),
+    }
+    .value(scanner, depth)
+}
+
+/// The lists and objects being read, on two stacks: each is moved off in one allocation of its
+/// final size once read, where a `Vec` grown push by push reallocates two or three times.
+struct Stacks<'a> {
+    items: Vec<Node<'a>>,
+    fields: Vec<(Cow<'a, str>, Node<'a>)>,
+}
+
+impl<'a> Stacks<'a> {
+    fn value(&mut self, scanner: &mut Scanner<'a>, depth: usize) -> Option<Node<'a>> {
+        Some(match scanner.peek()? {
+            b'"' => Node::String(scanner.string()?),
+            b'{' => {
+                let inner = json_scan::deeper(depth)?;
+                let start = self.fields.len();
+                scanner.object(|scanner, key| {
+                    let value = self.value(scanner, inner)?;
+                    // As `Object::insert`: a repeated key keeps its place, takes the new value.
+                    let read = self.fields.get_mut(start..).unwrap_or_default();
+                    match read.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, slot)) => *slot = value,
+                        None => self.fields.push((key, value)),
+                    }
+                    Some(())
+                })?;
+                Node::Object(Object(self.fields.split_off(start)))
+            }
+            b'[' => {
+                let inner = json_scan::deeper(depth)?;
+                let start = self.items.len();
+                scanner.array(|scanner| {
+                    let item = self.value(scanner, inner)?;
+                    self.items.push(item);
+                    Some(())
+                })?;
+                Node::Array(self.items.split_off(start))
+            }
+            b't' | b'f' => Node::Bool(scanner.boolean()?),
+            b'n' => {
+                scanner.null()?;
+                Node::Null
+            }
+            _ => Node::Number(scanner.integer()?.into()),
+        })
+    }
 }
 
 impl<'a> Deserialize<'a> for Node<'a> {
@@ -207,6 +269,22 @@ mod tests {
             let value: Value = serde_json::from_str(text).unwrap();
             let tree = read(text.as_bytes()).unwrap();
             assert_eq!(tree, Node::of_value(&value), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whenever the scanner answers, serde_json reads the same tree; and it answers for
+        /// every unedited text whose numbers are all plain whole numbers.
+        #[test]
+        fn the_scanner_reads_as_serde_json((value, text, edited) in crate::json_scan::test_texts::texts()) {
+            let scanned = json_scan::scan(text.as_bytes(), scan_node);
+            if let Some(tree) = &scanned {
+                let by_serde: Node<'_> = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(tree, &by_serde, "{:?}", text);
+            }
+            if !edited && crate::json_scan::test_texts::plain(&value) {
+                proptest::prop_assert!(scanned.is_some(), "{:?}", text);
+            }
         }
     }
 
