@@ -191,70 +191,57 @@ pub fn read(bytes: &[u8]) -> Result<Json<'_>, serde_json::Error> {
 
 /// The scanner's reading of a payload into the sparse tree: what the visitor below builds.
 fn scan_json<'a>(scanner: &mut Scanner<'a>, depth: usize) -> Option<Json<'a>> {
-    // Room for what the engine's requests and common settings hold without growing.
-    Stacks {
-        items: Vec::with_capacity(16),
-        fields: Vec::with_capacity(32),
-    }
-    .value(scanner, depth)
+    scan_value(&mut Stacks::default(), scanner, depth)
 }
 
-/// The lists and objects being read, on two stacks: each is moved off in one allocation of its
-/// final size once read, where a `Vec` grown push by push reallocates two or three times.
-struct Stacks<'a> {
-    items: Vec<Json<'a>>,
-    fields: Vec<(Key, Json<'a>)>,
-}
+type Stacks<'a> = json_scan::Stacks<Json<'a>, (Key, Json<'a>)>;
 
-impl<'a> Stacks<'a> {
-    fn value(&mut self, scanner: &mut Scanner<'a>, depth: usize) -> Option<Json<'a>> {
-        Some(match scanner.peek()? {
-            b'"' => Json::Text(scanner.string()?),
-            b'{' => {
-                let inner = json_scan::deeper(depth)?;
-                let start = self.fields.len();
-                scanner.object(|scanner, name| {
-                    let field = match Key::of(&name) {
-                        None => return scanner.skip_value(inner),
-                        Some(key @ (Key::Object | Key::OldObject)) => {
-                            let start = scanner.value_start();
-                            let tree = self.value(scanner, inner)?;
-                            (key, Json::Embedded(scanner.since(start)?, Box::new(tree)))
-                        }
-                        Some(Key::Settings) => {
-                            (Key::Settings, Json::Settings(scan_node(scanner, inner)?))
-                        }
-                        Some(key) => (key, self.value(scanner, inner)?),
-                    };
-                    self.fields.push(field);
-                    Some(())
-                })?;
-                Json::Object(self.fields.split_off(start))
-            }
-            b'[' => {
-                let inner = json_scan::deeper(depth)?;
-                let start = self.items.len();
-                scanner.array(|scanner| {
-                    let item = self.value(scanner, inner)?;
-                    self.items.push(item);
-                    Some(())
-                })?;
-                Json::List(self.items.split_off(start))
-            }
-            b't' | b'f' => {
-                scanner.boolean()?;
-                Json::Other("a boolean")
-            }
-            b'n' => {
-                scanner.null()?;
-                Json::Null
-            }
-            _ => {
-                scanner.integer()?;
-                Json::Other("a number")
-            }
-        })
-    }
+fn scan_value<'a>(
+    stacks: &mut Stacks<'a>,
+    scanner: &mut Scanner<'a>,
+    depth: usize,
+) -> Option<Json<'a>> {
+    let inner = || json_scan::deeper(depth);
+    Some(match scanner.peek()? {
+        b'"' => Json::Text(scanner.string()?),
+        b'{' => {
+            let inner = inner()?;
+            Json::Object(stacks.object(scanner, |stacks, scanner, name, _| {
+                let field = match Key::of(&name) {
+                    None => return scanner.skip_value(inner),
+                    Some(key @ (Key::Object | Key::OldObject)) => {
+                        let start = scanner.value_start();
+                        let tree = scan_value(stacks, scanner, inner)?;
+                        (key, Json::Embedded(scanner.since(start)?, Box::new(tree)))
+                    }
+                    Some(Key::Settings) => {
+                        (Key::Settings, Json::Settings(scan_node(scanner, inner)?))
+                    }
+                    Some(key) => (key, scan_value(stacks, scanner, inner)?),
+                };
+                stacks.keep(field);
+                Some(())
+            })?)
+        }
+        b'[' => {
+            let inner = inner()?;
+            Json::List(stacks.list(scanner, |stacks, scanner| {
+                scan_value(stacks, scanner, inner)
+            })?)
+        }
+        b't' | b'f' => {
+            scanner.boolean()?;
+            Json::Other("a boolean")
+        }
+        b'n' => {
+            scanner.null()?;
+            Json::Null
+        }
+        _ => {
+            scanner.integer()?;
+            Json::Other("a number")
+        }
+    })
 }
 
 impl<'a> Deserialize<'a> for Json<'a> {

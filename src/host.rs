@@ -86,7 +86,9 @@ impl<'h> HostApi<'h> {
 
     /// `oci/v2/verify`: the digest the host verified, or why it did not.
     pub fn verify(&self, input: &SigstoreVerificationInputV2) -> Result<String, String> {
-        let payload = serde_json::to_vec(input)
+        // Room for a request naming a key or a certificate: written without regrowing.
+        let mut payload = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut payload, input)
             .map_err(|e| format!("cannot encode the verification request: {e}"))?;
         let answer = self.call("oci", "v2/verify", &payload)?;
         let answer: VerificationAnswer = serde_json::from_slice(&answer)

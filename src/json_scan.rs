@@ -58,6 +58,63 @@ pub fn deeper(depth: usize) -> Option<usize> {
     (depth < MAX_DEPTH).then_some(depth + 1)
 }
 
+/// The lists and objects of a tree being read, on two stacks (`I` a value, `F` an object's
+/// field): each is moved off in one allocation of its final size once read, where a `Vec`
+/// grown push by push reallocates two or three times.
+pub struct Stacks<I, F> {
+    items: Vec<I>,
+    fields: Vec<F>,
+}
+
+impl<I, F> Default for Stacks<I, F> {
+    /// Room for what the engine's requests and common settings hold without growing.
+    fn default() -> Self {
+        Self {
+            items: Vec::with_capacity(16),
+            fields: Vec::with_capacity(32),
+        }
+    }
+}
+
+impl<I, F> Stacks<I, F> {
+    /// A list, each value read by `item`.
+    pub fn list<'a>(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        item: impl Fn(&mut Self, &mut Scanner<'a>) -> Option<I>,
+    ) -> Option<Vec<I>> {
+        let start = self.items.len();
+        scanner.array(|scanner| {
+            let value = item(self, scanner)?;
+            self.items.push(value);
+            Some(())
+        })?;
+        Some(self.items.split_off(start))
+    }
+
+    /// An object: `field` reads each key's value and keeps what it wants with
+    /// [`Stacks::keep`]; `field` gets the object's fields read so far.
+    pub fn object<'a>(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        field: impl Fn(&mut Self, &mut Scanner<'a>, Cow<'a, str>, usize) -> Option<()>,
+    ) -> Option<Vec<F>> {
+        let start = self.fields.len();
+        scanner.object(|scanner, key| field(self, scanner, key, start))?;
+        Some(self.fields.split_off(start))
+    }
+
+    /// The fields kept so far of the object whose fields start at `start`.
+    pub fn kept(&mut self, start: usize) -> &mut [F] {
+        self.fields.get_mut(start..).unwrap_or_default()
+    }
+
+    /// Keeps a field of the object being read.
+    pub fn keep(&mut self, field: F) {
+        self.fields.push(field);
+    }
+}
+
 impl<'a> Scanner<'a> {
     fn byte(&self) -> Option<u8> {
         self.text.as_bytes().get(self.at).copied()

@@ -114,58 +114,47 @@ pub fn read(bytes: &[u8]) -> Result<Node<'_>, serde_json::Error> {
 
 /// The scanner's reading of a value into the tree: what the visitor below builds.
 pub fn scan_node<'a>(scanner: &mut Scanner<'a>, depth: usize) -> Option<Node<'a>> {
-    // Room for what the engine's requests and common settings hold without growing.
-    Stacks {
-        items: Vec::with_capacity(16),
-        fields: Vec::with_capacity(32),
-    }
-    .value(scanner, depth)
+    scan_value(&mut Stacks::default(), scanner, depth)
 }
 
-/// The lists and objects being read, on two stacks: each is moved off in one allocation of its
-/// final size once read, where a `Vec` grown push by push reallocates two or three times.
-struct Stacks<'a> {
-    items: Vec<Node<'a>>,
-    fields: Vec<(Cow<'a, str>, Node<'a>)>,
-}
+type Stacks<'a> = json_scan::Stacks<Node<'a>, (Cow<'a, str>, Node<'a>)>;
 
-impl<'a> Stacks<'a> {
-    fn value(&mut self, scanner: &mut Scanner<'a>, depth: usize) -> Option<Node<'a>> {
-        Some(match scanner.peek()? {
-            b'"' => Node::String(scanner.string()?),
-            b'{' => {
-                let inner = json_scan::deeper(depth)?;
-                let start = self.fields.len();
-                scanner.object(|scanner, key| {
-                    let value = self.value(scanner, inner)?;
+fn scan_value<'a>(
+    stacks: &mut Stacks<'a>,
+    scanner: &mut Scanner<'a>,
+    depth: usize,
+) -> Option<Node<'a>> {
+    let inner = || json_scan::deeper(depth);
+    Some(match scanner.peek()? {
+        b'"' => Node::String(scanner.string()?),
+        b'{' => {
+            let inner = inner()?;
+            Node::Object(Object(stacks.object(
+                scanner,
+                |stacks, scanner, key, start| {
+                    let value = scan_value(stacks, scanner, inner)?;
                     // As `Object::insert`: a repeated key keeps its place, takes the new value.
-                    let read = self.fields.get_mut(start..).unwrap_or_default();
-                    match read.iter_mut().find(|(k, _)| *k == key) {
+                    match stacks.kept(start).iter_mut().find(|(k, _)| *k == key) {
                         Some((_, slot)) => *slot = value,
-                        None => self.fields.push((key, value)),
+                        None => stacks.keep((key, value)),
                     }
                     Some(())
-                })?;
-                Node::Object(Object(self.fields.split_off(start)))
-            }
-            b'[' => {
-                let inner = json_scan::deeper(depth)?;
-                let start = self.items.len();
-                scanner.array(|scanner| {
-                    let item = self.value(scanner, inner)?;
-                    self.items.push(item);
-                    Some(())
-                })?;
-                Node::Array(self.items.split_off(start))
-            }
-            b't' | b'f' => Node::Bool(scanner.boolean()?),
-            b'n' => {
-                scanner.null()?;
-                Node::Null
-            }
-            _ => Node::Number(scanner.integer()?.into()),
-        })
-    }
+                },
+            )?))
+        }
+        b'[' => {
+            let inner = inner()?;
+            Node::Array(stacks.list(scanner, |stacks, scanner| {
+                scan_value(stacks, scanner, inner)
+            })?)
+        }
+        b't' | b'f' => Node::Bool(scanner.boolean()?),
+        b'n' => {
+            scanner.null()?;
+            Node::Null
+        }
+        _ => Node::Number(scanner.integer()?.into()),
+    })
 }
 
 impl<'a> Deserialize<'a> for Node<'a> {
