@@ -113,9 +113,12 @@ pub fn plan<'s>(rules: &'s [Rule], sites: &[ImageSite], context: &PlanContext<'_
     // Sites sharing an image share the parsing and matching work too: each image is parsed
     // and matched once, cached while later sites still name it, and moved out (not cloned)
     // at its last site.
+    // With one site its use is the last: no count (nor hashing) needed.
     let mut remaining: HashMap<&str, usize> = HashMap::new();
-    for image in sites.iter().filter_map(|site| site.image.text()) {
-        *remaining.entry(image).or_insert(0) += 1;
+    if sites.len() > 1 {
+        for image in sites.iter().filter_map(|site| site.image.text()) {
+            *remaining.entry(image).or_insert(0) += 1;
+        }
     }
     let mut matched: HashMap<&str, Matched<'s>> = HashMap::new();
     for site in sites {
