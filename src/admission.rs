@@ -3,8 +3,10 @@
 //! borrowed from the payload where they hold no escape. Everything else is parsed (the payload
 //! must be JSON) and dropped unread; the settings are read whole into their own borrowed tree
 //! ([`Node`]). No `serde_json::Value` of the request is built: the request's `object` and
-//! `oldObject` are kept as their raw text, read the same way when the request kind is ours, and
-//! the object is parsed whole only when it is to be patched.
+//! `oldObject` are read in the same pass into the same sparse tree, their text kept beside it
+//! ([`Json::Embedded`]), and the object is parsed whole from that text only when it is to be
+//! patched. The payload is read by [`crate::json_scan`] first, by serde_json when the scanner
+//! gives up (same tree, or serde_json's error).
 //!
 //! It reads like a `Value` on purpose, so the workload rules stay those of the JSON: a repeated
 //! key keeps its last value, a missing field and `null` are told apart, a field of another
@@ -41,7 +43,7 @@ pub enum Key {
     Name,
     /// `subResource`.
     SubResource,
-    /// `object` and `oldObject` are kept as raw text.
+    /// `object` (with `oldObject`, kept as its tree and its text).
     Object,
     /// `oldObject`.
     OldObject,
