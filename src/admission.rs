@@ -157,7 +157,7 @@ impl<'a> Json<'a> {
     /// The tree of `object` / `oldObject`; `None` when this is no such value or it is `null`.
     pub fn embedded_tree(&self) -> Option<&Json<'a>> {
         match self {
-            Json::Embedded(_, tree) if **tree != Json::Null => Some(tree),
+            Json::Embedded(_, tree) if !matches!(**tree, Json::Null) => Some(tree),
             _ => None,
         }
     }

@@ -93,7 +93,7 @@ impl<I, F> Stacks<I, F> {
     }
 
     /// An object: `field` reads each key's value and keeps what it wants with
-    /// [`Stacks::keep`]; `field` gets the object's fields read so far.
+    /// [`Stacks::keep`]; it is given where this object's fields start, for [`Stacks::kept`].
     pub fn object<'a>(
         &mut self,
         scanner: &mut Scanner<'a>,
@@ -279,27 +279,30 @@ impl<'a> Scanner<'a> {
         self.escaped_rest(None)
     }
 
+    /// Moves past `word` when it comes next.
+    fn literal(&mut self, word: &str) -> bool {
+        self.skip_whitespace();
+        let found = self
+            .text
+            .get(self.at..)
+            .is_some_and(|rest| rest.starts_with(word));
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
     /// `true` or `false`.
     pub fn boolean(&mut self) -> Option<bool> {
-        self.skip_whitespace();
-        let rest = self.text.get(self.at..)?;
-        let (value, length) = match () {
-            _ if rest.starts_with("true") => (true, 4),
-            _ if rest.starts_with("false") => (false, 5),
-            _ => return None,
-        };
-        self.at += length;
-        Some(value)
+        match self.literal("true") {
+            true => Some(true),
+            false => self.literal("false").then_some(false),
+        }
     }
 
     /// `null`.
     pub fn null(&mut self) -> Option<()> {
-        self.skip_whitespace();
-        let found = self.text.get(self.at..)?.starts_with("null");
-        if found {
-            self.at += 4;
-        }
-        found.then_some(())
+        self.literal("null").then_some(())
     }
 
     /// A number written as a whole number from 0 to `u64::MAX` without sign, fraction or

@@ -82,7 +82,7 @@ pub fn decide(
             .map(|w| format!("{w} ({outcome})")),
     );
     let verdict = if !failures.is_empty() {
-        Verdict::Reject(rejection_message(&workload.resource.to_string(), &failures))
+        Verdict::Reject(rejection_message(&workload.resource, &failures))
     } else if rewrites.is_empty() {
         Verdict::Accept
     } else {
@@ -215,7 +215,7 @@ fn digest_problems(
     problems
 }
 
-fn rejection_message(resource: &str, failures: &[String]) -> String {
+fn rejection_message(resource: &impl std::fmt::Display, failures: &[String]) -> String {
     let shown: Vec<&str> = failures
         .iter()
         .take(MAX_REPORTED_FAILURES)
