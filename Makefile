@@ -22,11 +22,12 @@ all: policy.wasm
 deps:
 	scripts/install-deps.sh
 
-# The module Kubewarden runs. Always rebuilt through cargo, which knows when it is stale.
+# The module Kubewarden runs. Always rebuilt through cargo, which knows when it is stale, then
+# through Binaryen's wasm-opt (scripts/optimize-wasm.sh says why; it skips an unchanged input).
 policy.wasm:
 	CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
 		$(CARGO) build --locked --target $(WASM_TARGET) --release -p sigpin
-	cp $(WASM_OUT) policy.wasm
+	scripts/optimize-wasm.sh $(WASM_OUT) policy.wasm
 	@echo "policy.wasm: $$(wc -c < policy.wasm) bytes, sha256 $$(sha256sum policy.wasm | cut -d' ' -f1)"
 
 # Record the hash of a release build (run after any change to the policy or its dependencies).
@@ -39,7 +40,8 @@ check-reproducible:
 	rm -rf $(REPRO_DIR)
 	CARGO_TARGET_DIR=$(REPRO_DIR) CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
 		$(CARGO) build --locked --target $(WASM_TARGET) --release -p sigpin
-	cp $(REPRO_DIR)/$(WASM_TARGET)/release/sigpin.wasm $(REPRO_DIR)/policy.wasm
+	CARGO_TARGET_DIR=$(REPRO_DIR) scripts/optimize-wasm.sh \
+		$(REPRO_DIR)/$(WASM_TARGET)/release/sigpin.wasm $(REPRO_DIR)/policy.wasm
 	cd $(REPRO_DIR) && sha256sum -c $(CURDIR)/policy.wasm.sha256
 	rm -rf $(REPRO_DIR)
 

@@ -2,7 +2,8 @@
 # What `make demo` and `make test` need beyond Rust and rustup, installed when missing: the
 # wasm32-wasip1 target and the rustfmt/clippy components through rustup; cargo-deny through
 # cargo install; docker-registry, bats, jq, python3, curl, htpasswd (apache2-utils) and openssl
-# through apt when run as root, otherwise a list of what to install.
+# through apt when run as root, otherwise a list of what to install; Node.js and npm (apt) for
+# Binaryen's wasm-opt, which npm installs into tools/binaryen (policy.wasm is optimised by it).
 # One line per step; nothing is downloaded when everything is present.
 set -euo pipefail
 
@@ -40,9 +41,10 @@ fi
 
 # command → Debian package providing it.
 # htpasswd and openssl: distribution.bats (an authenticating registry, a release key).
-declare -A packages=([docker-registry]=docker-registry [bats]=bats [jq]=jq [python3]=python3 [curl]=curl [htpasswd]=apache2-utils [openssl]=openssl)
+# node and npm: Binaryen's wasm-opt (scripts/optimize-wasm.sh).
+declare -A packages=([docker-registry]=docker-registry [bats]=bats [jq]=jq [python3]=python3 [curl]=curl [htpasswd]=apache2-utils [openssl]=openssl [node]=nodejs [npm]=npm)
 missing=()
-for command in docker-registry bats jq python3 curl htpasswd openssl; do
+for command in docker-registry bats jq python3 curl htpasswd openssl node npm; do
   path=$(command -v "$command" || true)
   if [ "$command" = docker-registry ] && [ -n "${REGISTRY_BIN:-}" ]; then
     path=$([ -x "$REGISTRY_BIN" ] && echo "$REGISTRY_BIN" || true)
@@ -55,7 +57,21 @@ for command in docker-registry bats jq python3 curl htpasswd openssl; do
   fi
 done
 
+binaryen() {
+  local tools version
+  tools="$(cd "$(dirname "$0")/.." && pwd)/tools/binaryen"
+  version=$(jq -r '.dependencies.binaryen' "$tools/package.json")
+  if [ -f "$tools/node_modules/binaryen/package.json" ] \
+    && [ "$(jq -r .version "$tools/node_modules/binaryen/package.json")" = "$version" ]; then
+    say "binaryen $version (wasm-opt): present (tools/binaryen)"
+  else
+    say "binaryen $version (wasm-opt): installing (npm ci in tools/binaryen)"
+    npm ci --prefix "$tools" --no-audit --no-fund --silent
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  binaryen
   say "everything is present"
   exit 0
 fi
@@ -65,6 +81,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
   say "installed: ${missing[*]}"
+  binaryen
 else
   say "cannot install as $(id -un) without apt-get as root; install these, then run this again:"
   say "  sudo apt-get install ${missing[*]}"

@@ -58,6 +58,11 @@ impl PolicyModule {
         }
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(timeout.is_some());
+        // Profiling the module as the engine compiles it: `perf record` then names its wasm
+        // functions (README, "Performance"). Off by default: the map file grows per load.
+        if std::env::var_os("HARNESS_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine =
             wasmtime::Engine::new(&config).map_err(|e| RuntimeError::Compile(e.to_string()))?;
         let module = wasmtime::Module::new(&engine, module_bytes)
