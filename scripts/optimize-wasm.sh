@@ -21,7 +21,6 @@ in=$1 out=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/tools/binaryen"
 wasm_opt="$tools/node_modules/binaryen/bin/wasm-opt"
-version=$(jq -r '.dependencies.binaryen' "$tools/package.json")
 cache="${CARGO_TARGET_DIR:-$root/target}/wasm-opt"
 key=$(cat "$in" "$0" "$tools/package-lock.json" | sha256sum | cut -c1-32)
 
@@ -34,6 +33,7 @@ if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
   echo "optimize-wasm: Node.js and npm are needed to build policy.wasm (Debian packages nodejs npm; scripts/install-deps.sh installs them)" >&2
   exit 1
 fi
+version=$(node -p 'require(process.argv[1]).dependencies.binaryen' "$tools/package.json")
 if ! [ -f "$wasm_opt" ] || [ "$(node "$wasm_opt" --version)" != "wasm-opt version ${version%%.*} (version_${version%%.*})" ]; then
   echo "optimize-wasm: installing binaryen $version (npm ci in tools/binaryen)" >&2
   npm ci --prefix "$tools" --no-audit --no-fund --silent
