@@ -57,17 +57,9 @@ for command in docker-registry bats jq python3 curl htpasswd openssl node npm; d
   fi
 done
 
+# Binaryen's wasm-opt: optimize-wasm.sh owns the pinned version and its installation.
 binaryen() {
-  local tools version
-  tools="$(cd "$(dirname "$0")/.." && pwd)/tools/binaryen"
-  version=$(jq -r '.dependencies.binaryen' "$tools/package.json")
-  if [ -f "$tools/node_modules/binaryen/package.json" ] \
-    && [ "$(jq -r .version "$tools/node_modules/binaryen/package.json")" = "$version" ]; then
-    say "binaryen $version (wasm-opt): present (tools/binaryen)"
-  else
-    say "binaryen $version (wasm-opt): installing (npm ci in tools/binaryen)"
-    npm ci --prefix "$tools" --no-audit --no-fund --silent
-  fi
+  "$(dirname "$0")/optimize-wasm.sh" --install 2>&1 | sed 's/^optimize-wasm: /install-deps: /'
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
